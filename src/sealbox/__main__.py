@@ -1,0 +1,3 @@
+from sealbox.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""The ``sealbox`` command line: a thin client of the library.
+
+Exit status: 0 success, 1 the operation failed, 2 a usage error. Commands
+import what they need when they run, so ``sealbox --version`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from sealbox._version import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without prefix abbreviations; usage errors exit 2 with a hint."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _wrapping_keys(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-w",
+        "--wrapping-keys",
+        nargs="+",
+        action="append",
+        metavar="ATTR=VALUE",
+        required=True,
+        help="a wrapping key: provider=raw-aes key=FILE, or provider=raw-rsa key=PEM "
+        "[padding=oaep-sha256|oaep-sha1|oaep-sha384|oaep-sha512|pkcs1]; optional namespace= and name= "
+        "override what the key file says. Repeat -w for more keys; the first key generates the data key.",
+    )
+
+
+def _io(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", default="-", help="input file, or - for stdin (default)")
+    parser.add_argument(
+        "-o", "--output", default="-", help="output file, or - for stdout (default)"
+    )
+    parser.add_argument(
+        "-c",
+        "--encryption-context",
+        nargs="+",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="encryption context pairs (on decrypt: pairs that must match, or bare keys that must exist)",
+    )
+    parser.add_argument(
+        "--commitment-policy",
+        default="require-encrypt-require-decrypt",
+        choices=[
+            "forbid-encrypt-allow-decrypt",
+            "require-encrypt-allow-decrypt",
+            "require-encrypt-require-decrypt",
+        ],
+    )
+    parser.add_argument(
+        "--max-encrypted-data-keys",
+        type=int,
+        metavar="N",
+        help="refuse messages with more encrypted data keys than N (default: no limit)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sealbox", description="Envelope encryption you can run yourself.")
+    parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    encrypt = commands.add_parser("encrypt", help="encrypt a file or stdin into a message")
+    _io(encrypt)
+    _wrapping_keys(encrypt)
+    encrypt.add_argument(
+        "--algorithm",
+        help="suite name or id, e.g. AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 or 0x0578",
+    )
+    encrypt.add_argument("--frame-length", type=int, default=4096, metavar="BYTES")
+    encrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_encrypt"))
+
+    decrypt = commands.add_parser("decrypt", help="decrypt a message from a file or stdin")
+    _io(decrypt)
+    _wrapping_keys(decrypt)
+    decrypt.add_argument(
+        "--decrypt-unsigned",
+        action="store_true",
+        help="refuse signed messages (fails right after the header)",
+    )
+    decrypt.add_argument(
+        "--max-length",
+        type=int,
+        metavar="BYTES",
+        help="refuse frames (or non-framed bodies) longer than BYTES",
+    )
+    decrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_decrypt"))
+
+    keygen = commands.add_parser("keygen", help="make a raw wrapping key file")
+    keygen.add_argument(
+        "-o", "--output", required=True, help="key file to create (mode 0600; never overwritten)"
+    )
+    keygen.add_argument(
+        "--type",
+        default="aes-256",
+        choices=["aes-128", "aes-192", "aes-256", "rsa-2048", "rsa-3072", "rsa-4096"],
+    )
+    keygen.add_argument("--name", help="key name written into messages (AES; default: random)")
+    keygen.add_argument(
+        "--namespace", default="sealbox", help="key namespace written into messages (AES)"
+    )
+    keygen.set_defaults(handler=_lazy("sealbox.cli.keygen", "run_keygen"))
+
+    inspect = commands.add_parser(
+        "inspect", help="show a message's header as JSON, without decrypting"
+    )
+    inspect.add_argument("file", help="message file, or - for stdin")
+    inspect.set_defaults(handler=_lazy("sealbox.cli.inspect", "run_inspect"))
+    return parser
+
+
+def _lazy(module: str, function: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        handler: Handler = getattr(importlib.import_module(module), function)
+        return handler(args)
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):
+        # Behave like other Unix filters when the reader goes away (`sealbox ... | head`).
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    args = build_parser().parse_args(argv)
+    from sealbox.errors import SealboxError, UsageError
+
+    try:
+        result: int = args.handler(args)
+    except UsageError as error:
+        print(f"sealbox: error: {error}", file=sys.stderr)
+        return 2
+    except SealboxError as error:
+        print(f"sealbox: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sealbox: interrupted", file=sys.stderr)
+        return 130
+    return result

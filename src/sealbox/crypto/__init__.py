@@ -1,0 +1,1 @@
+"""Thin, typed wrappers over pyca/cryptography. No primitive is implemented here."""

@@ -1,0 +1,1 @@
+"""Pure message-format code: bytes <-> frozen dataclasses. No crypto, no I/O."""

@@ -1,0 +1,8 @@
+"""Keyrings: where data keys are generated, wrapped and unwrapped."""
+
+from sealbox.keyrings.base import Keyring
+from sealbox.keyrings.multi import MultiKeyring
+from sealbox.keyrings.raw_aes import RawAESKeyring
+from sealbox.keyrings.raw_rsa import PaddingScheme, RawRSAKeyring
+
+__all__ = ["Keyring", "MultiKeyring", "PaddingScheme", "RawAESKeyring", "RawRSAKeyring"]

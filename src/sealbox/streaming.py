@@ -1,0 +1,256 @@
+"""File-like streams that encrypt or decrypt in O(frame) memory.
+
+``StreamEncryptor`` and ``StreamDecryptor`` read their source in large,
+frame-aligned chunks and hand out ciphertext or plaintext through ``read()``
+and iteration. After any error every further read raises the same error.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import deque
+from collections.abc import Iterator, Mapping
+
+from sealbox._buffers import OutputBuffer
+from sealbox._source import Source, open_reader
+from sealbox.cmm import CryptoMaterialsManager, EncryptionMaterialsRequest, check_encrypt_policy
+from sealbox.decryptor import MessageDecryptor
+from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor
+from sealbox.errors import ErrorCode, UsageError
+from sealbox.format.header import MessageHeader
+from sealbox.format.suites import Algorithm, CommitmentPolicy
+
+CHUNK_SIZE = 1 << 20  # plaintext per encryption step, rounded to whole frames
+
+
+class _MessageStream(io.IOBase):
+    """Shared plumbing: a queue of ready chunks, sticky errors, iteration."""
+
+    def __init__(self, source: Source) -> None:
+        self._reader, self._owned = open_reader(source)
+        self._ready: deque[bytes] = deque()
+        self._available = 0
+        self._finished = False
+        self._error: BaseException | None = None
+
+    # subclasses produce at least one chunk, or set _finished
+    def _produce(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Free worker threads and files; called on error and on close."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def _run(self, until: int) -> None:
+        """Produce until ``until`` bytes are ready (all if negative) or the end.
+
+        If an error strikes while verified output is waiting, that output is
+        handed out first and the error is raised by the next call."""
+        try:
+            while (until < 0 or self._available < until) and not self._finished:
+                self._produce_once()
+        except Exception:
+            if not self._available:
+                raise
+
+    def _produce_once(self) -> None:
+        if self._error is not None:
+            raise self._error
+        try:
+            self._produce()
+        except BaseException as error:
+            self._error = error
+            self._release()
+            raise
+
+    def _push(self, chunk: bytes) -> None:
+        if chunk:
+            self._ready.append(chunk)
+            self._available += len(chunk)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        """Up to ``size`` bytes (all remaining if ``size`` is negative or None); b"" at the end."""
+        if self.closed:
+            raise UsageError("read from a closed stream", code=ErrorCode.STREAM_STATE)
+        size = -1 if size is None else size
+        self._run(size)
+        if size < 0 or size >= self._available:
+            chunks = list(self._ready)
+            self._ready.clear()
+            self._available = 0
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        parts: list[bytes] = []
+        need = size
+        while need:
+            chunk = self._ready.popleft()
+            if len(chunk) > need:
+                self._ready.appendleft(chunk[need:])
+                chunk = chunk[:need]
+            parts.append(chunk)
+            need -= len(chunk)
+        self._available -= size
+        return b"".join(parts)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        """The next chunk of output as it becomes ready (not a line: this is binary data)."""
+        if self.closed:
+            raise UsageError("iterate over a closed stream", code=ErrorCode.STREAM_STATE)
+        self._run(1)
+        if not self._ready:
+            raise StopIteration
+        chunk = self._ready.popleft()
+        self._available -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if not self.closed:
+            self._release()
+        super().close()
+
+
+class StreamEncryptor(_MessageStream):
+    """Reads plaintext from ``source`` and yields one message."""
+
+    def __init__(
+        self,
+        *,
+        source: Source,
+        materials_manager: CryptoMaterialsManager,
+        commitment_policy: CommitmentPolicy,
+        encryption_context: Mapping[str, str],
+        algorithm: Algorithm | None = None,
+        frame_length: int = DEFAULT_FRAME_LENGTH,
+        source_length: int | None = None,
+        max_encrypted_data_keys: int | None = None,
+    ) -> None:
+        super().__init__(source)
+        self._cmm = materials_manager
+        self._request = EncryptionMaterialsRequest(
+            encryption_context=encryption_context,
+            commitment_policy=commitment_policy,
+            algorithm=algorithm,
+            plaintext_length=source_length,
+        )
+        self._frame_length = frame_length
+        self._max_edks = max_encrypted_data_keys
+        self._encryptor: MessageEncryptor | None = None
+        self._pending = b""  # plaintext shorter than a frame, waiting for more
+
+    def _start(self) -> MessageEncryptor:
+        materials = self._cmm.get_encryption_materials(self._request)
+        check_encrypt_policy(self._request.commitment_policy, materials.algorithm)
+        self._encryptor = MessageEncryptor(
+            materials=materials,
+            frame_length=self._frame_length,
+            max_encrypted_data_keys=self._max_edks,
+        )
+        self._push(self._encryptor.header_bytes)
+        return self._encryptor
+
+    @property
+    def header(self) -> MessageHeader:
+        """The header of the message being written (available before any read)."""
+        if self._encryptor is None:
+            self._run(1)
+        assert self._encryptor is not None
+        return self._encryptor.header
+
+    def _produce(self) -> None:
+        encryptor = self._encryptor
+        if encryptor is None:
+            self._start()
+            return
+        frame = encryptor.frame_length
+        chunk = self._reader.read(max(1, CHUNK_SIZE // frame) * frame - len(self._pending))
+        if not chunk:
+            out = OutputBuffer(encryptor.finish_size_bound(len(self._pending)))
+            self._push(out.to_bytes(encryptor.finish(self._pending, out.view)))
+            self._finished = True
+            self._release()
+            return
+        data = self._pending + chunk if self._pending else chunk
+        whole = len(data) - len(data) % frame
+        if whole:
+            out = OutputBuffer(encryptor.frames_size(whole))
+            self._push(out.to_bytes(encryptor.encrypt_frames(memoryview(data)[:whole], out.view)))
+        self._pending = data[whole:]
+
+    def _release(self) -> None:
+        if self._encryptor is not None:
+            self._encryptor.close()
+        super()._release()
+
+
+class StreamDecryptor(_MessageStream):
+    """Reads one message from ``source`` and yields its verified plaintext."""
+
+    def __init__(
+        self,
+        *,
+        source: Source,
+        materials_manager: CryptoMaterialsManager,
+        commitment_policy: CommitmentPolicy,
+        encryption_context: Mapping[str, str] | None = None,
+        max_encrypted_data_keys: int | None = None,
+        max_body_length: int | None = None,
+        unsigned_only: bool = False,
+    ) -> None:
+        super().__init__(source)
+        self._decryptor = MessageDecryptor(
+            materials_manager=materials_manager,
+            commitment_policy=commitment_policy,
+            max_encrypted_data_keys=max_encrypted_data_keys,
+            encryption_context=encryption_context,
+            unsigned_only=unsigned_only,
+            max_body_length=max_body_length,
+        )
+        self._buffer = b""
+        self._offset = 0
+        self._eof = False
+        self._starved = True  # the last step made no progress: read before the next
+
+    @property
+    def header(self) -> MessageHeader:
+        """The header, once authenticated (reads as much of the source as that takes)."""
+        while self._decryptor.header is None:
+            self._produce_once()
+        assert self._decryptor.header is not None
+        return self._decryptor.header
+
+    def _fill(self) -> None:
+        rest = self._buffer[self._offset :]
+        # Grow reads with the backlog so a large header or non-framed body costs O(n).
+        chunk = self._reader.read(max(self._decryptor.wanted(), len(rest)))
+        if not chunk:
+            self._eof = True
+        self._buffer = rest + chunk if rest else chunk
+        self._offset = 0
+
+    def _produce(self) -> None:
+        decryptor = self._decryptor
+        if self._starved and not self._eof:
+            self._fill()
+        data = memoryview(self._buffer)[self._offset :]
+        out = OutputBuffer(decryptor.output_bound(len(data)))
+        consumed, produced = decryptor.step(data, out.view, eof=self._eof)
+        del data
+        self._offset += consumed
+        self._push(out.to_bytes(produced))
+        if decryptor.done and self._eof:
+            self._finished = True
+            self._release()
+        # Finished or not, a step that used nothing needs more input; a finished
+        # message still reads once more to refuse trailing bytes.
+        self._starved = consumed == 0 or decryptor.done
+
+    def _release(self) -> None:
+        self._decryptor.close()
+        super()._release()
