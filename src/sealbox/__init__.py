@@ -11,22 +11,56 @@ versions, all 11 algorithm suites)::
     ciphertext, header = client.encrypt(source=b"secret", keyring=keyring,
                                         encryption_context={"purpose": "demo"})
     plaintext, header = client.decrypt(source=ciphertext, keyring=keyring)
+
+Names are imported on first use, so ``import sealbox`` (and ``sealbox --version``)
+stays cheap.
 """
 
+from __future__ import annotations
+
+import importlib
+import typing
+
 from sealbox._version import __version__
-from sealbox.api import EncryptionClient
-from sealbox.cmm import (
-    CryptoMaterialsManager,
-    DecryptionMaterialsRequest,
-    DefaultCryptoMaterialsManager,
-    EncryptionMaterialsRequest,
-    RequiredEncryptionContextCMM,
-)
-from sealbox.errors import ErrorCode, SealboxError
-from sealbox.format.header import EncryptedDataKey, MessageHeader
-from sealbox.format.suites import Algorithm, CommitmentPolicy, ContentType
-from sealbox.materials import DecryptionMaterials, EncryptionMaterials
-from sealbox.streaming import StreamDecryptor, StreamEncryptor
+
+if typing.TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
+    from sealbox.api import EncryptionClient as EncryptionClient
+    from sealbox.cmm import CryptoMaterialsManager as CryptoMaterialsManager
+    from sealbox.cmm import DecryptionMaterialsRequest as DecryptionMaterialsRequest
+    from sealbox.cmm import DefaultCryptoMaterialsManager as DefaultCryptoMaterialsManager
+    from sealbox.cmm import EncryptionMaterialsRequest as EncryptionMaterialsRequest
+    from sealbox.cmm import RequiredEncryptionContextCMM as RequiredEncryptionContextCMM
+    from sealbox.errors import ErrorCode as ErrorCode
+    from sealbox.errors import SealboxError as SealboxError
+    from sealbox.format.header import EncryptedDataKey as EncryptedDataKey
+    from sealbox.format.header import MessageHeader as MessageHeader
+    from sealbox.format.suites import Algorithm as Algorithm
+    from sealbox.format.suites import CommitmentPolicy as CommitmentPolicy
+    from sealbox.format.suites import ContentType as ContentType
+    from sealbox.materials import DecryptionMaterials as DecryptionMaterials
+    from sealbox.materials import EncryptionMaterials as EncryptionMaterials
+    from sealbox.streaming import StreamDecryptor as StreamDecryptor
+    from sealbox.streaming import StreamEncryptor as StreamEncryptor
+
+_HOMES = {
+    "Algorithm": "sealbox.format.suites",
+    "CommitmentPolicy": "sealbox.format.suites",
+    "ContentType": "sealbox.format.suites",
+    "CryptoMaterialsManager": "sealbox.cmm",
+    "DecryptionMaterials": "sealbox.materials",
+    "DecryptionMaterialsRequest": "sealbox.cmm",
+    "DefaultCryptoMaterialsManager": "sealbox.cmm",
+    "EncryptedDataKey": "sealbox.format.header",
+    "EncryptionClient": "sealbox.api",
+    "EncryptionMaterials": "sealbox.materials",
+    "EncryptionMaterialsRequest": "sealbox.cmm",
+    "ErrorCode": "sealbox.errors",
+    "MessageHeader": "sealbox.format.header",
+    "RequiredEncryptionContextCMM": "sealbox.cmm",
+    "SealboxError": "sealbox.errors",
+    "StreamDecryptor": "sealbox.streaming",
+    "StreamEncryptor": "sealbox.streaming",
+}
 
 __all__ = [
     "Algorithm",
@@ -48,3 +82,18 @@ __all__ = [
     "StreamEncryptor",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    home = _HOMES.get(name)
+    if home is None:
+        if name in ("keyrings", "errors", "testing"):
+            return importlib.import_module(f"sealbox.{name}")
+        raise AttributeError(f"module 'sealbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -67,17 +67,23 @@ def read_all(source: Source) -> bytes | bytearray | memoryview:
 
 
 class _BytesReader:
-    __slots__ = ("_data", "_position")
+    """Reads an in-memory source. Slices of an immutable ``bytes`` are handed out
+    without a copy; mutable sources are copied so later changes cannot leak in."""
+
+    __slots__ = ("_copy", "_data", "_position")
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
-        self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        self._copy = not isinstance(data, bytes)
+        self._data = memoryview(data).cast("B")
         self._position = 0
 
     def read(self, size: int = -1, /) -> bytes:
         start = self._position
         end = len(self._data) if size < 0 else min(len(self._data), start + size)
         self._position = end
-        return bytes(self._data[start:end])
+        piece = self._data[start:end]
+        # A read-only view of immutable bytes behaves like bytes for every consumer here.
+        return bytes(piece) if self._copy else piece  # type: ignore[return-value]
 
 
 class _CheckedReader:

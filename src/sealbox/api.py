@@ -173,23 +173,29 @@ class EncryptionClient:
         materials_manager: CryptoMaterialsManager | None = None,
         encryption_context: Mapping[str, str] | None = None,
         algorithm: Algorithm | None = None,
-        frame_length: int = DEFAULT_FRAME_LENGTH,
+        frame_length: int | None = None,
         source_length: int | None = None,
         max_body_length: int | None = None,
     ) -> StreamEncryptor | StreamDecryptor:
         """A file-like stream: ``mode`` "e"/"encrypt" yields a message, "d"/"decrypt"
         yields plaintext, "decrypt-unsigned" refuses signed messages right after the header.
 
+        ``algorithm``, ``frame_length`` and ``source_length`` apply to encryption,
+        ``max_body_length`` to decryption; passing one to the other mode is an error.
         Decrypting streams release each frame once its tag verifies; the final
         frame of a signed message waits for the signature. Treat released
         plaintext as unverified until the stream has ended without error.
         """
         cmm = _materials_manager(keyring, materials_manager)
         if mode in ("e", "encrypt"):
+            _refuse_options(mode, max_body_length=max_body_length)
             _check_algorithm(algorithm)
+            frame_length = DEFAULT_FRAME_LENGTH if frame_length is None else frame_length
             check_frame_length(frame_length)
             if source_length is not None and (
-                not isinstance(source_length, int) or source_length < 0
+                isinstance(source_length, bool)
+                or not isinstance(source_length, int)
+                or source_length < 0
             ):
                 raise UsageError(
                     f"source_length must be a non-negative int or None, got {source_length!r}"
@@ -205,6 +211,9 @@ class EncryptionClient:
                 max_encrypted_data_keys=self.max_encrypted_data_keys,
             )
         if mode in ("d", "decrypt", "decrypt-unsigned"):
+            _refuse_options(
+                mode, algorithm=algorithm, frame_length=frame_length, source_length=source_length
+            )
             _check_limit("max_body_length", max_body_length)
             return StreamDecryptor(
                 source=source,
@@ -218,6 +227,12 @@ class EncryptionClient:
         raise UsageError(
             f"mode must be 'e', 'encrypt', 'd', 'decrypt' or 'decrypt-unsigned', not {mode!r}"
         )
+
+
+def _refuse_options(mode: str, **options: object) -> None:
+    given = sorted(name for name, value in options.items() if value is not None)
+    if given:
+        raise UsageError(f"{', '.join(given)} do(es) not apply to mode={mode!r}; remove it")
 
 
 def _reproduced(encryption_context: Mapping[str, str] | None) -> dict[str, str]:

@@ -181,7 +181,7 @@ class StreamEncryptor(_MessageStream):
         if whole:
             out = OutputBuffer(encryptor.frames_size(whole))
             self._push(out.to_bytes(encryptor.encrypt_frames(memoryview(data)[:whole], out.view)))
-        self._pending = data[whole:]
+        self._pending = bytes(data[whole:])  # less than a frame
 
     def _release(self) -> None:
         if self._encryptor is not None:
@@ -227,11 +227,15 @@ class StreamDecryptor(_MessageStream):
 
     def _fill(self) -> None:
         rest = self._buffer[self._offset :]
-        # Grow reads with the backlog so a large header or non-framed body costs O(n).
-        chunk = self._reader.read(max(self._decryptor.wanted(), len(rest)))
+        wanted = self._decryptor.wanted()
+        # Top a partial frame up to whole frames, so that the next buffer starts on a
+        # frame boundary and needs no copy; past that, grow reads with the backlog so
+        # that a large header or non-framed body still costs O(n).
+        size = wanted - len(rest) if len(rest) < wanted else len(rest)
+        chunk = self._reader.read(size)
         if not chunk:
             self._eof = True
-        self._buffer = rest + chunk if rest else chunk
+        self._buffer = bytes(rest) + chunk if rest else chunk
         self._offset = 0
 
     def _produce(self) -> None:

@@ -346,3 +346,21 @@ def test_inputs_above_the_one_shot_aead_limit_use_the_incremental_path(
 def test_exported_names() -> None:
     public = sorted(name for name in dir(sealbox) if not name.startswith("_") and name[0].isupper())
     assert sorted(n for n in sealbox.__all__ if n[0].isupper()) == public
+    for name in sealbox.__all__:
+        assert getattr(sealbox, name) is not None
+    with pytest.raises(AttributeError):
+        _ = sealbox.NoSuchThing
+
+
+def test_stream_refuses_options_of_the_other_mode() -> None:
+    with pytest.raises(UsageError, match="algorithm"):
+        CLIENT.stream(
+            mode="d",
+            source=b"",
+            keyring=KEYRING,
+            algorithm=sealbox.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
+        )
+    with pytest.raises(UsageError, match="frame_length"):
+        CLIENT.stream(mode="decrypt", source=b"", keyring=KEYRING, frame_length=128)
+    with pytest.raises(UsageError, match="max_body_length"):
+        CLIENT.stream(mode="e", source=b"", keyring=KEYRING, max_body_length=10)

@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from sealbox._version import __version__
 
@@ -17,11 +18,32 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse without prefix abbreviations; usage errors exit 2 with a hint."""
+    """argparse without prefix abbreviations, suggesting the flag a typo meant."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _known_flags(self) -> list[str]:
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    flags += [flag for a in sub._actions for flag in a.option_strings]
+        return flags
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            import difflib
+
+            for word in message[len(prefix) :].split():
+                if word.startswith("-"):
+                    close = difflib.get_close_matches(word.split("=")[0], self._known_flags(), n=1)
+                    if close:
+                        message += f" (did you mean {close[0]}?)"
+                        break
+        super().error(message)
 
 
 def _wrapping_keys(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +53,7 @@ def _wrapping_keys(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="append",
         metavar="ATTR=VALUE",
-        required=True,
+        default=[],
         help="a wrapping key: provider=raw-aes key=FILE, or provider=raw-rsa key=PEM "
         "[padding=oaep-sha256|oaep-sha1|oaep-sha384|oaep-sha512|pkcs1]; optional namespace= and name= "
         "override what the key file says. Repeat -w for more keys; the first key generates the data key.",

@@ -78,8 +78,9 @@ def _read(path: Path) -> bytes:
 
 
 def load_aes_keyring(path: Path, *, namespace: str | None, name: str | None) -> RawAESKeyring:
+    raw = _read(path)
     try:
-        document = json.loads(_read(path))
+        document = json.loads(raw)
         if document.get("format") != AES_FORMAT:
             raise ValueError
         key = base64.b64decode(document["key"], validate=True)

@@ -60,6 +60,10 @@ def _keyrings_of(group: dict[str, list[str]]) -> list[Keyring]:
 
 
 def keyring_from_groups(groups: list[list[str]]) -> Keyring:
+    if not groups:
+        raise UsageError(
+            "no wrapping key given; add one, e.g. -w key=my.key (make one with: sealbox keygen -o my.key)"
+        )
     keyrings = [k for words in groups for k in _keyrings_of(parse_group(words))]
     if len(keyrings) == 1:
         return keyrings[0]
