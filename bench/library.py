@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import sealbox
+from sealbox.api import StreamMode
 from sealbox.keyrings import RawAESKeyring
 
 MiB = 1 << 20
