@@ -75,7 +75,7 @@ class RawAESKeyring:
         if info[:name_end] != self._name:
             return None
         tag_bits, iv_length = _INFO_TAIL.unpack_from(info, name_end)
-        if tag_bits != TAG_LENGTH * 8 or iv_length != IV_LENGTH:
+        if tag_bits != TAG_LENGTH * 8 or iv_length != IV_LENGTH:  # not secret: lengths
             return None
         return info[name_end + 8 :]
 
