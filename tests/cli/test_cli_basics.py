@@ -127,3 +127,26 @@ def test_inspect_prints_the_header_without_keys(sealbox_cli: Run, tmp_path: Path
     assert report["encryption_context"]["team"] == "a"
     assert report["encrypted_data_keys"][0]["raw_aes_key_name"] == "main-key"
     assert report["body"] == {"frames": 3, "plaintext_length": 9000, "signed": True}
+
+
+def test_base64_output_and_input(sealbox_cli: Run) -> None:
+    sealbox_cli("keygen", "-o", "k.json", check=True)
+    plaintext = os.urandom(10_001)
+    text = sealbox_cli(
+        "encrypt", "-w", "key=k.json", "--encode", stdin=plaintext, check=True
+    ).stdout
+    assert text.startswith(b"Ag") and text.endswith(b"\n") and b"\x00" not in text
+    wrapped = b"\n".join(
+        text[i : i + 76] for i in range(0, len(text), 76)
+    )  # as `base64` would wrap it
+    for given in (text, wrapped):
+        assert (
+            sealbox_cli("decrypt", "-w", "key=k.json", "--decode", stdin=given, check=True).stdout
+            == plaintext
+        )
+        # detected without --decode, since a message in Base64 starts with 'Ag'
+        assert (
+            sealbox_cli("decrypt", "-w", "key=k.json", stdin=given, check=True).stdout == plaintext
+        )
+    decoded_twice = sealbox_cli("decrypt", "-w", "key=k.json", "--decode", stdin=b"not base64!")
+    assert decoded_twice.returncode == 1 and b"not valid Base64" in decoded_twice.stderr

@@ -84,6 +84,9 @@ def _io(parser: argparse.ArgumentParser) -> None:
         ],
     )
     parser.add_argument(
+        "--encode", action="store_true", help="write the output as Base64 text (safe in shells)"
+    )
+    parser.add_argument(
         "--max-encrypted-data-keys",
         type=int,
         metavar="N",
@@ -110,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     decrypt = commands.add_parser("decrypt", help="decrypt a message from a file or stdin")
     _io(decrypt)
     _wrapping_keys(decrypt)
+    decrypt.add_argument(
+        "--decode",
+        action="store_true",
+        help="read the input as Base64 text (detected automatically when it starts like a message)",
+    )
     decrypt.add_argument(
         "--decrypt-unsigned",
         action="store_true",

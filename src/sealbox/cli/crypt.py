@@ -9,6 +9,8 @@ from contextlib import ExitStack
 from typing import BinaryIO
 
 import sealbox
+from sealbox._source import Reader
+from sealbox.cli.codec import Base64DecodingReader, Base64Encoder, looks_base64
 from sealbox.cli.output import atomic_output
 from sealbox.cli.wrapping import keyring_from_groups
 from sealbox.errors import ErrorCode, SealboxError, UsageError
@@ -58,11 +60,40 @@ def _refuse_terminal(path: str) -> None:
         )
 
 
-def _copy(stream: Iterable[bytes], output: str) -> None:
-    _refuse_terminal(output)
+def _copy(stream: Iterable[bytes], output: str, *, encode: bool = False) -> None:
+    if not encode:
+        _refuse_terminal(output)
     with atomic_output(output) as sink:
+        encoder = Base64Encoder() if encode else None
         for chunk in stream:
-            sink.write(chunk)
+            sink.write(encoder.feed(chunk) if encoder else chunk)
+        if encoder:
+            sink.write(encoder.finish())
+
+
+def _decoded(source: BinaryIO, *, force: bool) -> Reader | BinaryIO:
+    """The message bytes of ``source``: Base64 text is decoded when asked (--decode)
+    or when it is unmistakable (a message in Base64 starts with 'AY' or 'Ag')."""
+    prefix = source.read(2)
+    if force or looks_base64(prefix):
+        return Base64DecodingReader(source, prefix)
+    return _Prefixed(prefix, source)
+
+
+class _Prefixed:
+    """``source`` with bytes already read put back in front."""
+
+    def __init__(self, prefix: bytes, source: BinaryIO) -> None:
+        self._prefix = prefix
+        self._source = source
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._prefix:
+            return self._source.read(size)
+        head, self._prefix = self._prefix, b""
+        if size < 0:
+            return head + self._source.read()
+        return head + self._source.read(max(0, size - len(head)))
 
 
 def run_encrypt(args: argparse.Namespace) -> int:
@@ -79,7 +110,7 @@ def run_encrypt(args: argparse.Namespace) -> int:
             algorithm=algorithm,
             frame_length=args.frame_length,
         )
-        _copy(stack.enter_context(stream), args.output)
+        _copy(stack.enter_context(stream), args.output, encode=args.encode)
     return 0
 
 
@@ -87,7 +118,7 @@ def run_decrypt(args: argparse.Namespace) -> int:
     expected, required_keys = _pairs(args.encryption_context, bare_keys=True)
     keyring = keyring_from_groups(args.wrapping_keys)
     with ExitStack() as stack:
-        source = _open_input(stack, args.input)
+        source = _decoded(_open_input(stack, args.input), force=args.decode)
         stream = _client(args).stream(
             mode="decrypt-unsigned" if args.decrypt_unsigned else "decrypt",
             source=source,
@@ -102,5 +133,5 @@ def run_decrypt(args: argparse.Namespace) -> int:
                 f"the message's encryption context lacks required keys {missing}",
                 code=ErrorCode.ENCRYPTION_CONTEXT_MISMATCH,
             )
-        _copy(stream, args.output)
+        _copy(stream, args.output, encode=args.encode)
     return 0
