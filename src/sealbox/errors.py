@@ -21,8 +21,8 @@ Decryption failures caused by keys, tags and signatures carry distinct codes
 but are otherwise indistinguishable: their messages never include key bytes,
 padding details or partial plaintext.
 
-The KMS service adds its own branch (``sealbox.server.errors``) whose classes
-carry the AWS ``__type`` and HTTP status.
+The KMS service adds its own branch (``sealbox.server.errors``): ``KmsError``
+and one subclass per AWS error, each carrying the AWS ``__type`` and HTTP status.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class ErrorCode(StrEnum):
     ENCRYPTION_CONTEXT_MISMATCH = "ENCRYPTION_CONTEXT_MISMATCH"
     # keys
     NO_DECRYPTABLE_KEY = "NO_DECRYPTABLE_KEY"
+    # the KMS service (the AWS error type is on the exception)
+    KMS_ERROR = "KMS_ERROR"
 
 
 class SealboxError(Exception):

@@ -94,6 +94,14 @@ def _io(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="store directory (default ~/.local/share/sealbox)")
+    parser.add_argument("--root-key", help="root key file (default ~/.config/sealbox/root.key)")
+    parser.add_argument(
+        "--config", help="TOML configuration file (flags > SEALBOX_* variables > file)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sealbox", description="Envelope encryption you can run yourself.")
     parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
@@ -145,6 +153,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--namespace", default="sealbox", help="key namespace written into messages (AES)"
     )
     keygen.set_defaults(handler=_lazy("sealbox.cli.keygen", "run_keygen"))
+
+    serve = commands.add_parser(
+        "serve", help="run the KMS service (needs: pip install 'sealbox[server]')"
+    )
+    _store_options(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (default 8400; 0 picks a free port)"
+    )
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    serve.add_argument("--regions", help="serve only these regions (comma-separated; default: any)")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="a throwaway instance: temporary store, account 111122223333 with an admin access key and "
+        "a key behind alias/sealbox-dev; prints export lines for the aws CLI and SDKs first",
+    )
+    serve.set_defaults(handler=_lazy("sealbox.cli.serve", "run_serve"))
+
+    admin = commands.add_parser("admin", help="manage access keys in the store")
+    _store_options(admin)
+    actions = admin.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    create = actions.add_parser(
+        "create-access-key", help="print a new access key as JSON (the secret is shown once)"
+    )
+    create.add_argument("--account", required=True, help="12-digit account id")
+    create.add_argument(
+        "--user", required=True, help="user name (the ARN is arn:aws:iam::ACCOUNT:user/NAME)"
+    )
+    create.add_argument("--admin", action="store_true", help="full rights in the account")
+    create.set_defaults(handler=_lazy("sealbox.cli.admin", "run_create_access_key"))
+    listing = actions.add_parser("list-access-keys", help="list access keys (never their secrets)")
+    listing.add_argument("--account", help="only this account")
+    listing.set_defaults(handler=_lazy("sealbox.cli.admin", "run_list_access_keys"))
+    status = actions.add_parser("update-access-key", help="activate or deactivate an access key")
+    status.add_argument("--access-key-id", required=True)
+    status.add_argument("--status", required=True, choices=["Active", "Inactive"])
+    status.set_defaults(handler=_lazy("sealbox.cli.admin", "run_update_access_key"))
+    remove = actions.add_parser("delete-access-key", help="delete an access key")
+    remove.add_argument("--access-key-id", required=True)
+    remove.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_access_key"))
 
     inspect = commands.add_parser(
         "inspect", help="show a message's header as JSON, without decrypting"

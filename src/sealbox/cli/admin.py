@@ -1,0 +1,100 @@
+"""``sealbox admin``: manage principals directly in the store (no running service needed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sealbox.cli.serve import config_flags
+from sealbox.errors import UsageError
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from sealbox.server.bootstrap import check_binding, load_root_key, open_store, prepare
+    from sealbox.server.config import load_config
+
+    config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
+    prepare(config)
+    store = open_store(config)
+    root_key = load_root_key(config)
+    check_binding(store, root_key)
+    return store, root_key
+
+
+def _print(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def run_create_access_key(args: argparse.Namespace) -> int:
+    from sealbox.server.principals import create_access_key
+
+    store, root_key = _open(args)
+    try:
+        created = create_access_key(
+            store,
+            root_key,
+            account=args.account,
+            user_name=args.user,
+            admin=args.admin,
+            now=time.time(),
+        )
+    finally:
+        store.close()
+    _print(
+        {
+            "AccessKeyId": created.access_key_id,
+            "SecretAccessKey": created.secret_access_key,
+            "Arn": created.arn,
+        }
+    )
+    return 0
+
+
+def run_list_access_keys(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    try:
+        records = store.access_keys(args.account)
+    finally:
+        store.close()
+    _print(
+        {
+            "AccessKeys": [
+                {
+                    "AccessKeyId": r.access_key_id,
+                    "Arn": r.user_arn,
+                    "Account": r.account,
+                    "UserName": r.user_name,
+                    "Status": r.status,
+                    "Admin": r.admin,
+                    "CreateDate": r.created_at,
+                }
+                for r in records
+            ]
+        }
+    )
+    return 0
+
+
+def run_update_access_key(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    try:
+        if not store.set_access_key_status(args.access_key_id, args.status):
+            raise UsageError(f"no access key {args.access_key_id}")
+    finally:
+        store.close()
+    return 0
+
+
+def run_delete_access_key(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    try:
+        if not store.delete_access_key(args.access_key_id):
+            raise UsageError(f"no access key {args.access_key_id}")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,132 @@
+"""``sealbox serve``: run the KMS service (``--dev`` for a throwaway instance)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+DEV_ACCOUNT = "111122223333"
+DEV_REGION = "us-east-1"
+DEV_ALIAS = "alias/sealbox-dev"
+
+
+def config_flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "data_dir": getattr(args, "data_dir", None),
+        "root_key": getattr(args, "root_key", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "workers": getattr(args, "workers", None),
+        "tls_cert": getattr(args, "tls_cert", None),
+        "tls_key": getattr(args, "tls_key", None),
+        "regions": getattr(args, "regions", None),
+        "log_level": getattr(args, "log_level", None),
+    }
+
+
+@contextlib.contextmanager
+def _dev_paths(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """A throwaway data directory and root key, removed on exit unless given by the user."""
+    if not args.dev:
+        yield {}
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="sealbox-dev-"))
+    try:
+        yield {
+            "data_dir": args.data_dir or str(scratch / "data"),
+            "root_key": args.root_key or str(scratch / "root.key"),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _seed_dev(config: Any) -> tuple[str, str, str]:
+    """An admin access key for the development account and a key behind DEV_ALIAS."""
+    from sealbox.server.bootstrap import open_service
+    from sealbox.server.operations import load_all
+    from sealbox.server.principals import create_access_key, unwrap_principal
+    from sealbox.server.service import Caller
+
+    service = open_service(config)
+    try:
+        root_key = service.require_unsealed()
+        created = create_access_key(
+            service.store,
+            root_key,
+            account=DEV_ACCOUNT,
+            user_name="dev",
+            admin=True,
+            now=service.clock.now(),
+        )
+        record = service.store.get_access_key(created.access_key_id)
+        assert record is not None
+        caller = Caller(unwrap_principal(record, root_key), DEV_REGION, "dev-seed")
+        operations = load_all()
+        key = operations["CreateKey"](service, caller, {"Description": "Sealbox development key"})
+        operations["CreateAlias"](
+            service, caller, {"AliasName": DEV_ALIAS, "TargetKeyId": key["KeyMetadata"]["KeyId"]}
+        )
+        return created.access_key_id, created.secret_access_key, key["KeyMetadata"]["Arn"]
+    finally:
+        service.store.close()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sealbox.server import logs
+    from sealbox.server.asgi import CONFIG_VARIABLE
+    from sealbox.server.bootstrap import prepare
+    from sealbox.server.config import load_config
+
+    with _dev_paths(args) as dev:
+        flags = {**config_flags(args), **dev}
+        config = load_config(flags, file=Path(args.config) if args.config else None)
+        logs.configure(config.log_level)
+        prepare(config)
+        listener = socket.create_server((config.host, config.port))
+        port = listener.getsockname()[1]
+        scheme = "https" if config.tls_cert else "http"
+        url = f"{scheme}://{config.host}:{port}"
+        if args.dev:
+            access_key, secret, key_arn = _seed_dev(config)
+            print(f"export AWS_ENDPOINT_URL_KMS={url}")
+            print(f"export AWS_ACCESS_KEY_ID={access_key}")
+            print(f"export AWS_SECRET_ACCESS_KEY={secret}")
+            print(f"export AWS_DEFAULT_REGION={DEV_REGION}")
+            print(
+                f"# development key {key_arn} ({DEV_ALIAS}); data in {config.data_dir} (deleted on exit)"
+            )
+        print(f"sealbox: serving the KMS API on {url} with {config.workers} worker(s)", flush=True)
+        os.environ[CONFIG_VARIABLE] = config.to_json()
+        with contextlib.ExitStack() as stack:
+            if config.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+                metrics_dir = stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="sealbox-metrics-")
+                )
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            uvicorn.run(
+                "sealbox.server.asgi:create_app",
+                factory=True,
+                fd=listener.fileno(),
+                workers=config.workers,
+                ssl_certfile=config.tls_cert,
+                ssl_keyfile=config.tls_key,
+                log_level="warning",
+                access_log=False,
+                http="httptools",
+                loop="uvloop",
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+            )
+        listener.close()
+    print("sealbox: stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,109 @@
+"""Opening the store with its root key.
+
+:func:`prepare` runs once, before any worker starts: for a new, empty store it
+creates the root key file (if there is none yet) and records the key's id and a
+check value in the store. :func:`open_service` runs in each worker and never
+creates anything: a missing or different root key leaves the service sealed,
+with the reason in its log and its readiness answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+from sealbox.server import logs
+from sealbox.server.clock import Clock, SystemClock
+from sealbox.server.config import ServerConfig
+from sealbox.server.rootkey import (
+    CHECK_AAD,
+    CHECK_PLAINTEXT,
+    AesRootKey,
+    RootKey,
+    RootKeyError,
+    UnwrapError,
+    create_root_key_file,
+    load_root_key_file,
+)
+from sealbox.server.service import KmsService, Settings
+from sealbox.server.store.repository import Store
+
+
+def open_store(config: ServerConfig) -> Store:
+    return Store.open_sqlite(config.data_dir)
+
+
+def load_root_key(config: ServerConfig) -> AesRootKey:
+    return load_root_key_file(Path(config.root_key).expanduser())
+
+
+def bind(store: Store, root_key: RootKey) -> None:
+    store.put_meta(
+        {
+            "root_key_id": root_key.key_id,
+            "root_key_check": base64.b64encode(
+                root_key.wrap(CHECK_PLAINTEXT, aad=CHECK_AAD)
+            ).decode(),
+        }
+    )
+
+
+def check_binding(store: Store, root_key: RootKey) -> None:
+    """Raise RootKeyError unless ``root_key`` is the key this store was sealed with."""
+    recorded = store.get_meta("root_key_id")
+    check = store.get_meta("root_key_check")
+    if recorded is None or check is None:
+        raise RootKeyError(
+            "the store records no root key; start it once with 'sealbox serve' to initialize it"
+        )
+    if recorded != root_key.key_id:
+        raise RootKeyError(
+            f"the root key given ({root_key.key_id}) is not this store's root key ({recorded})"
+        )
+    try:
+        if root_key.unwrap(base64.b64decode(check), aad=CHECK_AAD) != CHECK_PLAINTEXT:
+            raise UnwrapError("check value mismatch")
+    except (UnwrapError, binascii.Error):
+        raise RootKeyError(
+            f"the root key's check value does not verify against this store ({recorded})"
+        ) from None
+
+
+def prepare(config: ServerConfig) -> None:
+    """Initialize a new store's root key; verify an existing one. Raises RootKeyError."""
+    store = open_store(config)
+    try:
+        if store.get_meta("root_key_id") is None:
+            if not store.is_empty():
+                raise RootKeyError(
+                    "the store holds keys but records no root key; refusing to create one"
+                )
+            path = Path(config.root_key).expanduser()
+            root_key = load_root_key_file(path) if path.exists() else create_root_key_file(path)
+            bind(store, root_key)
+            logs.event(
+                logs.SERVICE,
+                "initialized the store",
+                root_key_id=root_key.key_id,
+                root_key=str(path),
+            )
+            return
+        check_binding(store, load_root_key(config))
+    finally:
+        store.close()
+
+
+def open_service(config: ServerConfig, clock: Clock | None = None) -> KmsService:
+    store = open_store(config)
+    settings = Settings(regions=frozenset(config.regions) if config.regions else None)
+    clock = clock or SystemClock()
+    try:
+        root_key: RootKey = load_root_key(config)
+        check_binding(store, root_key)
+    except RootKeyError as error:
+        logs.event(logs.SERVICE, "the service is sealed", 40, reason=error.message)
+        return KmsService(
+            store=store, root_key=None, clock=clock, settings=settings, sealed_reason=error.message
+        )
+    return KmsService(store=store, root_key=root_key, clock=clock, settings=settings)

@@ -1,0 +1,111 @@
+"""Server configuration: flags > environment (SEALBOX_*) > TOML file > defaults.
+
+Loaded once into a frozen dataclass. The TOML file uses the same names as the
+flags (``data_dir``, ``root_key``, ``host``, ``port``, ``workers``, ``regions``,
+``log_level``, ``tls_cert``, ``tls_key``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealbox.errors import UsageError
+from sealbox.server.rootkey import default_root_key_path
+
+DEFAULT_PORT = 8400
+ENV_PREFIX = "SEALBOX_"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sealbox"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path = dataclasses.field(default_factory=default_data_dir)
+    root_key: str = dataclasses.field(default_factory=lambda: str(default_root_key_path()))
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    regions: tuple[str, ...] | None = None
+    log_level: str = "info"
+    sweep_seconds: float = 60.0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerConfig:
+        values = json.loads(text)
+        values["data_dir"] = Path(values["data_dir"])
+        if values.get("regions") is not None:
+            values["regions"] = tuple(values["regions"])
+        return cls(**values)
+
+    def redacted(self) -> dict[str, Any]:
+        """For logs: paths are not secret, but nothing else here is either."""
+        return json.loads(self.to_json())  # type: ignore[no-any-return]
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    try:
+        if name == "data_dir":
+            return Path(str(value)).expanduser()
+        if name in ("port", "workers"):
+            return int(value)
+        if name == "sweep_seconds":
+            return float(value)
+        if name == "regions":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(sorted({str(r).strip() for r in items if str(r).strip()})) or None
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"configuration value {name}={value!r} is not valid") from None
+
+
+def load_config(
+    flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None, file: Path | None = None
+) -> ServerConfig:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = file or (
+        Path(environ[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in environ else None
+    )
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise UsageError(f"cannot read configuration file {path}: {error}") from None
+        tls = document.pop("tls", {})
+        document.update({f"tls_{k}": v for k, v in tls.items()})
+        unknown = sorted(set(document) - set(_FIELDS))
+        if unknown:
+            raise UsageError(f"unknown settings in {path}: {unknown}; known: {sorted(_FIELDS)}")
+        values.update(document)
+    for name in _FIELDS:
+        if ENV_PREFIX + name.upper() in environ:
+            values[name] = environ[ENV_PREFIX + name.upper()]
+    values.update({k: v for k, v in flags.items() if v is not None and k in _FIELDS})
+    config = ServerConfig(**{k: _coerce(k, v) for k, v in values.items()})
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise UsageError("give both --tls-cert and --tls-key, or neither")
+    if config.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if not 0 <= config.port <= 65535:
+        raise UsageError("--port must be 0..65535 (0 picks a free port)")
+    return config

@@ -1,0 +1,155 @@
+"""One KMS request, from HTTP to an answer: authenticate, route, validate, run, encode.
+
+Every failure becomes ``{"__type", "message"}`` with AWS's status; an unexpected
+exception is logged and answered as a bare ``KMSInternalException``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sealbox.server import logs, metrics, model
+from sealbox.server.errors import (
+    KmsError,
+    SerializationException,
+    UnknownOperationException,
+    UnrecognizedClientException,
+)
+from sealbox.server.operations import Handler, load_all
+from sealbox.server.service import Caller, KmsService
+from sealbox.server.sigv4 import Request
+
+TARGET_PREFIX = "TrentService."
+CONTENT_TYPE = b"application/x-amz-json-1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    client_ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    request_id: str
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"content-type", CONTENT_TYPE),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"x-amzn-requestid", self.request_id.encode()),
+        ]
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode(result: dict[str, Any]) -> bytes:
+    return json.dumps(result, separators=(",", ":"), default=_json_default).encode()
+
+
+def error_body(error: KmsError) -> bytes:
+    return json.dumps({"__type": error.aws_type, "message": error.message}).encode()
+
+
+class Dispatcher:
+    def __init__(self, service: KmsService) -> None:
+        self.service = service
+        self.operations: dict[str, Handler] = load_all()
+        self._known = model.operation_names()
+
+    def handle(self, http: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        operation = "unknown"
+        principal = ""
+        try:
+            service = self.service
+            service.require_unsealed()
+            service.refresh()
+            signed = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
+            verified = service.verifier.verify(signed)
+            found = service.principal(verified.access_key_id)
+            if found is None:  # revoked between the signature check and now
+                raise UnrecognizedClientException(
+                    "The security token included in the request is invalid."
+                )
+            principal = found.arn
+            operation = self._operation(signed.header("x-amz-target"))
+            params = model.operation(operation).validate(self._json(http.body))
+            caller = Caller(
+                found,
+                verified.region,
+                request_id,
+                http.client_ip,
+                signed.header("user-agent") or "",
+            )
+            result = self.operations[operation](service, caller, params)
+            response = HttpResponse(200, encode(result), request_id)
+            outcome, error_code = "ok", ""
+        except KmsError as error:
+            response = HttpResponse(error.status, error_body(error), request_id)
+            outcome, error_code = (
+                ("client_error" if error.status < 500 else "server_error"),
+                error.aws_type,
+            )
+        except Exception:
+            logs.event(
+                logs.SERVICE,
+                "internal error",
+                logging.ERROR,
+                request_id=request_id,
+                operation=operation,
+            )
+            logs.SERVICE.exception("internal error while handling %s", operation)
+            fault = KmsError(
+                "An internal error occurred. Try again; if it persists, see the service log."
+            )
+            response = HttpResponse(500, error_body(fault), request_id)
+            outcome, error_code = "server_error", fault.aws_type
+        elapsed = time.perf_counter() - started
+        metrics.observe(operation if operation in self._known else "unknown", outcome, elapsed)
+        logs.event(
+            logs.REQUESTS,
+            "request",
+            request_id=request_id,
+            operation=operation,
+            principal=principal,
+            status=response.status,
+            error_code=error_code,
+            duration_s=round(elapsed, 6),
+        )
+        return response
+
+    def _operation(self, target: str | None) -> str:
+        if target is None or not target.startswith(TARGET_PREFIX):
+            raise UnknownOperationException(
+                f"The X-Amz-Target header must be '{TARGET_PREFIX}<Operation>', got {target!r}."
+            )
+        name = target[len(TARGET_PREFIX) :]
+        if name not in self.operations:
+            raise UnknownOperationException(f"Operation {name!r} is not part of the KMS API.")
+        return name
+
+    @staticmethod
+    def _json(body: bytes) -> Any:
+        try:
+            return json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise SerializationException("The request body is not valid JSON.") from None

@@ -1,0 +1,35 @@
+"""Prometheus metrics (multi-process aware: workers share a directory when one is set).
+
+Labels never carry key ids (cardinality); only the operation and the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+REQUESTS = Counter(
+    "sealbox_requests_total", "KMS requests by operation and outcome", ["operation", "outcome"]
+)
+DURATION = Histogram(
+    "sealbox_request_duration_seconds",
+    "Time to answer a KMS request",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+STORE_ERRORS = Counter("sealbox_keystore_errors_total", "Failed store operations")
+
+
+def observe(operation: str, outcome: str, seconds: float) -> None:
+    REQUESTS.labels(operation, outcome).inc()
+    DURATION.labels(operation).observe(seconds)
+
+
+def exposition() -> bytes:
+    """The text exposition format; aggregated over workers in multi-process mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()

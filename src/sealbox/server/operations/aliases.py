@@ -1,0 +1,118 @@
+"""CreateAlias, UpdateAlias, DeleteAlias, ListAliases."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from sealbox.server.errors import (
+    AlreadyExistsException,
+    InvalidAliasNameException,
+    KMSInvalidStateException,
+    NotFoundException,
+)
+from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.service import Caller, KeyEntry, KmsService
+from sealbox.server.store.records import PARTITION, AliasRecord
+
+RESERVED = "alias/aws/"
+
+
+def _alias_arn(caller: Caller, name: str) -> str:
+    return f"arn:{PARTITION}:kms:{caller.region}:{caller.account}:{name}"
+
+
+def _check_name(name: str) -> None:
+    if not name.startswith("alias/") or len(name) <= len("alias/"):
+        raise InvalidAliasNameException(
+            f'Alias must start with the prefix "alias/" and name a key: {name}'
+        )
+    if name.startswith(RESERVED):
+        raise InvalidAliasNameException(
+            f"Alias {name} cannot begin with the reserved prefix {RESERVED} (used by AWS managed keys)."
+        )
+
+
+def _target(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
+    entry = service.resolve(caller, key_param, aliases=False)
+    service.authorize(caller, action, entry)
+    if entry.record.key_state == "PendingDeletion":
+        raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
+    return entry
+
+
+@operation("CreateAlias")
+def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
+    name = params["AliasName"]
+    _check_name(name)
+    target = _target(service, caller, params["TargetKeyId"], "CreateAlias")
+    now = service.clock.now()
+    try:
+        with service.store.write() as connection:
+            if service.store.get_alias(caller.account, caller.region, name, connection) is not None:
+                raise AlreadyExistsException(
+                    f"An alias with the name {_alias_arn(caller, name)} already exists"
+                )
+            service.store.insert_alias(
+                AliasRecord(caller.account, caller.region, name, target.record.key_id, now, now),
+                connection,
+            )
+    except IntegrityError:  # a concurrent CreateAlias won the race
+        raise AlreadyExistsException(
+            f"An alias with the name {_alias_arn(caller, name)} already exists"
+        ) from None
+    return {}
+
+
+@operation("UpdateAlias")
+def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
+    name = params["AliasName"]
+    _check_name(name)
+    target = _target(service, caller, params["TargetKeyId"], "UpdateAlias")
+    with service.store.write() as connection:
+        current = service.store.get_alias(caller.account, caller.region, name, connection)
+        if current is None:
+            raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
+        service.store.retarget_alias(
+            caller.account,
+            caller.region,
+            name,
+            target.record.key_id,
+            service.clock.now(),
+            connection,
+        )
+    return {}
+
+
+@operation("DeleteAlias")
+def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
+    name = params["AliasName"]
+    service.authorize(caller, "DeleteAlias", None)
+    with service.store.write() as connection:
+        if not service.store.delete_alias(caller.account, caller.region, name, connection):
+            raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
+    return {}
+
+
+@operation("ListAliases")
+def list_aliases(service: KmsService, caller: Caller, params: Params) -> Result:
+    service.authorize(caller, "ListAliases", None)
+    target = None
+    if "KeyId" in params:
+        target = service.resolve(caller, params["KeyId"], aliases=False).record.key_id
+    limit, after = page_request(params, 50)
+    rows = service.store.list_aliases(caller.account, caller.region, target, after, limit + 1)
+    shown, more = page_result(rows, limit, lambda a: a.alias_name)
+    return {
+        "Aliases": [
+            {
+                "AliasName": a.alias_name,
+                "AliasArn": a.arn,
+                "TargetKeyId": a.target_key_id,
+                "CreationDate": a.created_at,
+                "LastUpdatedDate": a.updated_at,
+            }
+            for a in shown
+        ],
+        **more,
+    }

@@ -1,0 +1,279 @@
+"""CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
+CancelKeyDeletion, UpdateKeyDescription."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from sealbox.server.errors import (
+    KMSInvalidStateException,
+    MalformedPolicyDocumentException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.tags import check_tags
+from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
+from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, key_arn, material_aad
+
+DAY = 86400.0
+DEFAULT_PENDING_WINDOW = 30
+
+
+def default_policy(account: str) -> str:
+    """The key policy AWS gives a key created without one: the account root may do
+    everything, which delegates to the account's identity policies."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "key-default-1",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{PARTITION}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        },
+        indent=2,
+    )
+
+
+def check_policy_document(policy: str) -> None:
+    try:
+        document = json.loads(policy)
+    except ValueError:
+        raise MalformedPolicyDocumentException("The key policy is not valid JSON.") from None
+    if not isinstance(document, dict) or not document.get("Statement"):
+        raise MalformedPolicyDocumentException(
+            "A key policy must be a JSON object with a Statement."
+        )
+
+
+def key_metadata(record: KeyRecord) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "AWSAccountId": record.account,
+        "KeyId": record.key_id,
+        "Arn": record.arn,
+        "CreationDate": record.created_at,
+        "Enabled": record.key_state == "Enabled",
+        "Description": record.description,
+        "KeyUsage": record.key_usage,
+        "KeyState": record.key_state,
+        "Origin": record.origin,
+        "KeyManager": "CUSTOMER",
+        "CustomerMasterKeySpec": record.key_spec,
+        "KeySpec": record.key_spec,
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "MultiRegion": False,
+    }
+    if record.key_state == "PendingDeletion":
+        metadata["DeletionDate"] = record.deletion_date
+        metadata["PendingDeletionWindowInDays"] = record.pending_window
+    if record.current_material_id is not None:
+        metadata["CurrentKeyMaterialId"] = record.current_material_id
+    return metadata
+
+
+def _unsupported(what: str) -> UnsupportedOperationException:
+    return UnsupportedOperationException(
+        f"{what} is not supported by this Sealbox version (see the README)."
+    )
+
+
+@operation("CreateKey")
+def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
+    service.authorize(caller, "CreateKey", None)
+    if "KeySpec" in params and "CustomerMasterKeySpec" in params:
+        raise ValidationException(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
+        )
+    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = params.get("KeyUsage", "ENCRYPT_DECRYPT")
+    origin = params.get("Origin", "AWS_KMS")
+    if spec != "SYMMETRIC_DEFAULT":
+        raise _unsupported(f"KeySpec {spec} (asymmetric and HMAC keys)")
+    if usage != "ENCRYPT_DECRYPT":
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}.")
+    if params.get("MultiRegion"):
+        raise _unsupported("A multi-Region key")
+    if (
+        params.get("CustomKeyStoreId")
+        or params.get("XksKeyId")
+        or origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+    ):
+        raise _unsupported("A custom key store")
+    policy = params.get("Policy") or default_policy(caller.account)
+    check_policy_document(policy)
+    tags = check_tags(params.get("Tags", []))
+    root = service.require_unsealed()
+    now = service.clock.now()
+    key_id = new_key_id()
+    material = None
+    if origin == "AWS_KMS":
+        material_id = os.urandom(32).hex()
+        wrapped = root.wrap(
+            os.urandom(32),
+            aad=material_aad(key_arn(caller.region, caller.account, key_id), material_id),
+        )
+        material = MaterialRecord(key_id, material_id, now, wrapped)
+    record = KeyRecord(
+        key_id=key_id,
+        account=caller.account,
+        region=caller.region,
+        created_at=now,
+        description=params.get("Description", ""),
+        key_usage=usage,
+        key_spec=spec,
+        origin=origin,
+        key_state="Enabled" if material is not None else "PendingImport",
+        deletion_date=None,
+        pending_window=None,
+        policy=policy,
+        current_material_id=material.material_id if material is not None else None,
+    )
+    service.store.insert_key(record, material, tags)
+    return {"KeyMetadata": key_metadata(record)}
+
+
+@operation("DescribeKey")
+def describe_key(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = service.resolve(caller, params["KeyId"])
+    service.authorize(caller, "DescribeKey", entry)
+    return {"KeyMetadata": key_metadata(entry.record)}
+
+
+@operation("ListKeys")
+def list_keys(service: KmsService, caller: Caller, params: Params) -> Result:
+    service.authorize(caller, "ListKeys", None)
+    limit, after = page_request(params, 100)
+    now = service.clock.now()
+    records = [
+        r
+        for r in service.store.list_keys(caller.account, caller.region, after, limit + 1)
+        if not (
+            r.key_state == "PendingDeletion"
+            and r.deletion_date is not None
+            and r.deletion_date <= now
+        )
+    ]
+    shown, more = page_result(records, limit, lambda r: r.key_id)
+    return {"Keys": [{"KeyId": r.key_id, "KeyArn": r.arn} for r in shown], **more}
+
+
+def transition(
+    service: KmsService,
+    caller: Caller,
+    key_param: str,
+    action: str,
+    allowed: tuple[str, ...],
+    **changes: Any,
+) -> KeyRecord:
+    """Change a key's state inside one write transaction, checking its current state there."""
+    entry = service.resolve(caller, key_param, aliases=False)
+    service.authorize(caller, action, entry)
+    with service.store.write() as connection:
+        record = service.store.get_key(entry.record.key_id, connection)
+        if record is None:
+            raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
+        if record.key_state not in allowed:
+            state = {"PendingDeletion": "pending deletion", "PendingImport": "pending import"}.get(
+                record.key_state, record.key_state.lower()
+            )
+            raise KMSInvalidStateException(f"{record.arn} is {state}.")
+        values = {k: (v(record) if callable(v) else v) for k, v in changes.items()}
+        service.store.update_key(record.key_id, connection, **values)
+    service.forget()
+    fresh = service.key(record.key_id)
+    assert fresh is not None
+    return fresh.record
+
+
+@operation("EnableKey")
+def enable_key(service: KmsService, caller: Caller, params: Params) -> Result:
+    transition(
+        service, caller, params["KeyId"], "EnableKey", ("Enabled", "Disabled"), key_state="Enabled"
+    )
+    return {}
+
+
+@operation("DisableKey")
+def disable_key(service: KmsService, caller: Caller, params: Params) -> Result:
+    transition(
+        service,
+        caller,
+        params["KeyId"],
+        "DisableKey",
+        ("Enabled", "Disabled"),
+        key_state="Disabled",
+    )
+    return {}
+
+
+@operation("ScheduleKeyDeletion")
+def schedule_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
+    days = params.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW)
+    when = service.clock.now() + days * DAY
+    record = transition(
+        service,
+        caller,
+        params["KeyId"],
+        "ScheduleKeyDeletion",
+        ("Enabled", "Disabled", "PendingImport"),
+        key_state="PendingDeletion",
+        deletion_date=when,
+        pending_window=days,
+    )
+    return {
+        "KeyId": record.arn,
+        "DeletionDate": when,
+        "KeyState": "PendingDeletion",
+        "PendingWindowInDays": days,
+    }
+
+
+def _state_after_cancel(record: KeyRecord) -> str:
+    return "Disabled" if record.current_material_id is not None else "PendingImport"
+
+
+@operation("CancelKeyDeletion")
+def cancel_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = service.resolve(caller, params["KeyId"], aliases=False)
+    if entry.record.key_state != "PendingDeletion":
+        raise KMSInvalidStateException(f"{entry.record.arn} is not pending deletion.")
+    record = transition(
+        service,
+        caller,
+        params["KeyId"],
+        "CancelKeyDeletion",
+        ("PendingDeletion",),
+        key_state=_state_after_cancel,
+        deletion_date=None,
+        pending_window=None,
+    )
+    return {"KeyId": record.arn}
+
+
+@operation("UpdateKeyDescription")
+def update_key_description(service: KmsService, caller: Caller, params: Params) -> Result:
+    transition(
+        service,
+        caller,
+        params["KeyId"],
+        "UpdateKeyDescription",
+        ("Enabled", "Disabled", "PendingImport"),
+        description=params["Description"],
+    )
+    return {}
+
+
+def entry_for_listing(
+    service: KmsService, caller: Caller, key_param: str | None
+) -> KeyEntry | None:
+    return None if key_param is None else service.resolve(caller, key_param, aliases=False)

@@ -1,0 +1,68 @@
+"""TagResource, UntagResource, ListResourceTags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sealbox.server.errors import KMSInvalidStateException, LimitExceededException, TagException
+from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.service import Caller, KeyEntry, KmsService
+
+MAX_TAGS = 50
+
+
+def check_tags(tags: list[dict[str, Any]]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for tag in tags:
+        key, value = tag.get("TagKey"), tag.get("TagValue")
+        if key is None or value is None:
+            raise TagException("Each tag needs a TagKey and a TagValue.")
+        if key.startswith("aws:"):
+            raise TagException(f"Tag keys beginning with 'aws:' are reserved: {key}")
+        if key in result and result[key] != value:
+            raise TagException(f"Duplicate tag key {key} with different values.")
+        result[key] = value
+    if len(result) > MAX_TAGS:
+        raise LimitExceededException(f"A key can have at most {MAX_TAGS} tags.")
+    return result
+
+
+def _taggable(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
+    entry = service.resolve(caller, key_param, aliases=False)
+    service.authorize(caller, action, entry)
+    if entry.record.key_state == "PendingDeletion":
+        raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
+    return entry
+
+
+@operation("TagResource")
+def tag_resource(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = _taggable(service, caller, params["KeyId"], "TagResource")
+    tags = check_tags(params["Tags"])
+    with service.store.write() as connection:
+        existing = service.store.tags(entry.record.key_id, connection)
+        if len({**existing, **tags}) > MAX_TAGS:
+            raise LimitExceededException(f"A key can have at most {MAX_TAGS} tags.")
+        service.store.put_tags(entry.record.key_id, tags, connection)
+    return {}
+
+
+@operation("UntagResource")
+def untag_resource(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = _taggable(service, caller, params["KeyId"], "UntagResource")
+    with service.store.write() as connection:
+        service.store.remove_tags(entry.record.key_id, list(params["TagKeys"]), connection)
+    return {}
+
+
+@operation("ListResourceTags")
+def list_resource_tags(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = service.resolve(caller, params["KeyId"], aliases=False)
+    service.authorize(caller, "ListResourceTags", entry)
+    limit, after = page_request(params, 50)
+    items = sorted(service.store.tags(entry.record.key_id).items())
+    if after is not None:
+        items = [item for item in items if item[0] > after]
+    shown, more = page_result(items, limit, lambda item: item[0])
+    return {"Tags": [{"TagKey": k, "TagValue": v} for k, v in shown], **more}

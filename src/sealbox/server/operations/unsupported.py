@@ -1,0 +1,71 @@
+"""Operations of the KMS API that Sealbox does not implement, with the reason."""
+
+from __future__ import annotations
+
+from sealbox.server.errors import UnsupportedOperationException
+from sealbox.server.operations import Params, Result, operation
+from sealbox.server.service import Caller, KmsService
+
+NOT_IMPLEMENTED: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "GetPublicKey",
+            "Sign",
+            "Verify",
+            "DeriveSharedSecret",
+            "Encapsulate",
+            "Decapsulate",
+        ),
+        "asymmetric keys are not supported yet",
+    ),
+    **dict.fromkeys(("GenerateMac", "VerifyMac"), "HMAC keys are not supported yet"),
+    **dict.fromkeys(("ReplicateKey", "UpdatePrimaryRegion"), "multi-Region keys are not supported"),
+    **dict.fromkeys(
+        (
+            "CreateCustomKeyStore",
+            "ConnectCustomKeyStore",
+            "DisconnectCustomKeyStore",
+            "DeleteCustomKeyStore",
+            "DescribeCustomKeyStores",
+            "UpdateCustomKeyStore",
+        ),
+        "custom key stores are not supported",
+    ),
+    "GetKeyLastUsage": "key usage tracking is not supported yet",
+    **dict.fromkeys(
+        (
+            "EnableKeyRotation",
+            "DisableKeyRotation",
+            "GetKeyRotationStatus",
+            "RotateKeyOnDemand",
+            "ListKeyRotations",
+            "GetParametersForImport",
+            "ImportKeyMaterial",
+            "DeleteImportedKeyMaterial",
+            "GetKeyPolicy",
+            "PutKeyPolicy",
+            "ListKeyPolicies",
+            "CreateGrant",
+            "ListGrants",
+            "ListRetirableGrants",
+            "RetireGrant",
+            "RevokeGrant",
+        ),
+        "this key-governance operation is not implemented yet",
+    ),
+}
+
+
+def _refuse(name: str, reason: str) -> None:
+    def handler(service: KmsService, caller: Caller, params: Params) -> Result:
+        raise UnsupportedOperationException(
+            f"{name}: {reason} in this version of Sealbox (see the README)."
+        )
+
+    operation(name)(handler)
+
+
+for _name, _reason in NOT_IMPLEMENTED.items():
+    _refuse(_name, _reason)

@@ -1,0 +1,82 @@
+"""Principals: access keys of users in accounts, with IAM-style identities.
+
+A secret access key is shown once, when created, and stored only wrapped under
+the root key with its access key id, account and user as associated data, so
+an edit of the store cannot move a secret to another user.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from sealbox.errors import UsageError
+from sealbox.server.rootkey import RootKey
+from sealbox.server.store.records import PARTITION, AccessKeyRecord, secret_aad
+from sealbox.server.store.repository import Store
+
+ACCOUNT = re.compile(r"^\d{12}$")
+USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    access_key_id: str
+    account: str
+    user_name: str
+    admin: bool
+    secret: str = field(repr=False)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{PARTITION}:iam::{self.account}:user/{self.user_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccessKey:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    arn: str
+
+
+def check_identity(account: str, user_name: str) -> None:
+    if not ACCOUNT.match(account):
+        raise UsageError(f"account must be 12 digits, got {account!r}")
+    if not USER_NAME.match(user_name):
+        raise UsageError(f"user name {user_name!r} must be 1-64 of letters, digits and +=,.@_-")
+
+
+def create_access_key(
+    store: Store, root_key: RootKey, *, account: str, user_name: str, admin: bool, now: float
+) -> NewAccessKey:
+    check_identity(account, user_name)
+    access_key_id = "AKIA" + "".join(secrets.choice(_BASE32) for _ in range(16))
+    secret = base64.b64encode(os.urandom(30)).decode()
+    store.insert_access_key(
+        AccessKeyRecord(
+            access_key_id=access_key_id,
+            account=account,
+            user_name=user_name,
+            status="Active",
+            admin=admin,
+            created_at=now,
+            wrapped_secret=root_key.wrap(
+                secret.encode(), aad=secret_aad(access_key_id, account, user_name)
+            ),
+        )
+    )
+    return NewAccessKey(access_key_id, secret, f"arn:{PARTITION}:iam::{account}:user/{user_name}")
+
+
+def unwrap_principal(record: AccessKeyRecord, root_key: RootKey) -> Principal:
+    secret = root_key.unwrap(
+        record.wrapped_secret,
+        aad=secret_aad(record.access_key_id, record.account, record.user_name),
+    )
+    return Principal(
+        record.access_key_id, record.account, record.user_name, record.admin, secret.decode()
+    )

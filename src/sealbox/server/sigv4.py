@@ -1,0 +1,297 @@
+"""AWS Signature Version 4 verification (AWS4-HMAC-SHA256, header form). Pure: no I/O.
+
+Checks run in AWS's order, each failing with AWS's error type:
+missing Authorization → MissingAuthenticationToken; malformed → IncompleteSignature;
+unknown or inactive key, or a session token → UnrecognizedClient; timestamp more
+than five minutes off, scope date or service or region wrong, required header
+unsigned, unsigned or mismatched payload hash, wrong signature → InvalidSignature.
+Signatures are compared with ``hmac.compare_digest``; signing keys are cached
+per (access key, secret, date, region).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote, unquote
+
+from sealbox.server.errors import (
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    UnrecognizedClientException,
+)
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"
+MAX_SKEW_SECONDS = 300
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_SPACES = re.compile(r"\s+")
+_DATE = re.compile(r"^\d{8}T\d{6}Z$")
+_SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/{TERMINATOR}"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """The parts of an HTTP request that SigV4 covers. ``headers`` are (name, value)
+    pairs as received (names in any case, duplicates allowed)."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k.lower() == name]
+        return ",".join(values) if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A request whose signature checked out."""
+
+    access_key_id: str
+    region: str
+    amz_date: str
+
+
+def parse_authorization(value: str) -> Authorization:
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise IncompleteSignatureException(
+            f"Unsupported AWS 'algorithm': '{algorithm}' (use {ALGORITHM})"
+        )
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, field_value = part.strip().partition("=")
+        if sep:
+            fields[name] = field_value
+    missing = [n for n in ("Credential", "SignedHeaders", "Signature") if not fields.get(n)]
+    if missing:
+        raise IncompleteSignatureException(
+            "Authorization header requires "
+            + ", ".join(f"'{m}'" for m in missing)
+            + f" parameter(s). Authorization={value.strip()[:200]}"
+        )
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or not all(scope) or scope[4] != TERMINATOR:
+        raise IncompleteSignatureException(
+            f"Credential should be of the form ACCESS_KEY/YYYYMMDD/REGION/SERVICE/{TERMINATOR}, "
+            f"got '{fields['Credential'][:200]}'"
+        )
+    return Authorization(
+        access_key_id=scope[0],
+        date=scope[1],
+        region=scope[2],
+        service=scope[3],
+        signed_headers=tuple(fields["SignedHeaders"].split(";")),
+        signature=fields["Signature"],
+    )
+
+
+def _encode(text: str, *, safe: str = "-_.~") -> str:
+    return quote(text, safe=safe)
+
+
+def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
+    """Each path segment URI-encoded (again: non-S3 services double-encode)."""
+    path = raw_path or "/"
+    if normalize:
+        segments: list[str] = []
+        for segment in path.split("/"):
+            if segment in ("", "."):
+                continue
+            if segment == "..":
+                if segments:
+                    segments.pop()
+                continue
+            segments.append(segment)
+        trailing = "/" if path.endswith("/") and segments else ""
+        path = "/" + "/".join(segments) + trailing
+    return "/".join(_encode(segment) for segment in path.split("/"))
+
+
+def canonical_query(raw_query: str) -> str:
+    pairs = []
+    for item in raw_query.split("&") if raw_query else ():
+        name, _, value = item.partition("=")
+        pairs.append((_encode(unquote(name)), _encode(unquote(value))))
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def canonical_headers(headers: Iterable[tuple[str, str]], signed: Sequence[str]) -> str:
+    merged: dict[str, list[str]] = {}
+    for name, value in headers:
+        merged.setdefault(name.lower(), []).append(_SPACES.sub(" ", value.strip()))
+    return "".join(f"{name}:{','.join(merged.get(name, []))}\n" for name in signed)
+
+
+def canonical_request(
+    request: Request, signed_headers: Sequence[str], payload_hash: str, *, normalize: bool = True
+) -> str:
+    return "\n".join(
+        (
+            request.method.upper(),
+            canonical_uri(request.raw_path, normalize=normalize),
+            canonical_query(request.raw_query),
+            canonical_headers(request.headers, signed_headers),
+            ";".join(signed_headers),
+            payload_hash,
+        )
+    )
+
+
+def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = ("AWS4" + secret).encode("utf-8")
+    for part in (date, region, service, TERMINATOR):
+        key = hmac.digest(key, part.encode("utf-8"), "sha256")
+    return key
+
+
+def _format(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _parse_amz_date(value: str) -> float:
+    if not _DATE.match(value):
+        raise IncompleteSignatureException(
+            f"Date must be in ISO-8601 'basic format'. Got '{value[:40]}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )
+    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+
+
+class Verifier:
+    """Verifies requests for one service against secrets from ``secret_for``."""
+
+    def __init__(
+        self,
+        *,
+        secret_for: Callable[[str], str | None],
+        now: Callable[[], float],
+        service: str = "kms",
+        regions: frozenset[str] | None = None,
+        required_headers: tuple[str, ...] = ("host", "x-amz-date", "x-amz-target"),
+        max_skew: int = MAX_SKEW_SECONDS,
+    ) -> None:
+        self._secret_for = secret_for
+        self._now = now
+        self._service = service
+        self._regions = regions
+        self._required = required_headers
+        self._max_skew = max_skew
+        self._keys: dict[tuple[str, str, str, str], bytes] = {}
+
+    def clear_cache(self) -> None:
+        self._keys.clear()
+
+    def verify(self, request: Request) -> Verified:
+        header = request.header("authorization")
+        if header is None:
+            raise MissingAuthenticationTokenException("Missing Authentication Token")
+        auth = parse_authorization(header)
+        secret = self._secret_for(auth.access_key_id)
+        if secret is None or request.header("x-amz-security-token") is not None:
+            raise UnrecognizedClientException(
+                "The security token included in the request is invalid."
+            )
+        amz_date = request.header("x-amz-date")
+        if amz_date is None:
+            raise IncompleteSignatureException(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+            )
+        self._check_time(amz_date)
+        self._check_scope(auth, amz_date)
+        self._check_signed_headers(auth)
+        payload_hash = self._payload_hash(request)
+        canonical = canonical_request(request, auth.signed_headers, payload_hash)
+        cache_key = (auth.access_key_id, secret, auth.date, auth.region)
+        key = self._keys.get(cache_key)
+        if key is None:
+            if len(self._keys) > 4096:
+                self._keys.clear()
+            key = self._keys[cache_key] = signing_key(secret, auth.date, auth.region, auth.service)
+        expected = hmac.new(
+            key, string_to_sign(amz_date, auth.scope, canonical).encode(), "sha256"
+        ).hexdigest()
+        if not hmac.compare_digest(expected, auth.signature):
+            raise InvalidSignatureException(_SIGNATURE_MISMATCH)
+        return Verified(auth.access_key_id, auth.region, amz_date)
+
+    def _check_time(self, amz_date: str) -> None:
+        when = _parse_amz_date(amz_date)
+        now = self._now()
+        if when < now - self._max_skew:
+            raise InvalidSignatureException(
+                f"Signature expired: {amz_date} is now earlier than {_format(now - self._max_skew)} "
+                f"({_format(now)} - {self._max_skew // 60} min.)"
+            )
+        if when > now + self._max_skew:
+            raise InvalidSignatureException(
+                f"Signature not yet current: {amz_date} is still later than {_format(now + self._max_skew)} "
+                f"({_format(now)} + {self._max_skew // 60} min.)"
+            )
+
+    def _check_scope(self, auth: Authorization, amz_date: str) -> None:
+        if auth.date != amz_date[:8]:
+            raise InvalidSignatureException(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+                f"'{auth.date}' != '{amz_date[:8]}', from '{amz_date}'."
+            )
+        if auth.service != self._service:
+            raise InvalidSignatureException(
+                f"Credential should be scoped to correct service: '{self._service}'. "
+            )
+        if self._regions is not None and auth.region not in self._regions:
+            raise InvalidSignatureException(
+                f"Credential should be scoped to a valid region; served: {sorted(self._regions)}. "
+            )
+
+    def _check_signed_headers(self, auth: Authorization) -> None:
+        missing = [h for h in self._required if h not in auth.signed_headers]
+        if missing:
+            raise InvalidSignatureException(
+                f"The headers {missing} must be signed (SignedHeaders={';'.join(auth.signed_headers)})."
+            )
+
+    @staticmethod
+    def _payload_hash(request: Request) -> str:
+        actual = hashlib.sha256(request.body).hexdigest()
+        declared = request.header("x-amz-content-sha256")
+        if declared is None:
+            return actual
+        if declared == "UNSIGNED-PAYLOAD":
+            raise InvalidSignatureException(
+                "This service requires a signed payload; UNSIGNED-PAYLOAD is refused."
+            )
+        if not hmac.compare_digest(declared, actual):
+            raise InvalidSignatureException(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        return declared

@@ -1,0 +1,1 @@
+"""The key store: one SQLAlchemy Core schema over SQLite (default) or PostgreSQL."""

@@ -1,0 +1,52 @@
+"""Database engines. SQLite runs in WAL mode with synchronous=FULL, checked at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from sealbox.server.rootkey import RootKeyError
+
+SQLITE_FILE = "sealbox.db"
+
+
+class StoreError(RootKeyError):
+    """The store cannot be opened safely."""
+
+
+def sqlite_engine(data_dir: Path) -> Engine:
+    """An engine on ``data_dir/sealbox.db`` whose every transaction starts with BEGIN IMMEDIATE
+    (writers serialize up front instead of failing on lock upgrades)."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = create_engine(f"sqlite:///{data_dir / SQLITE_FILE}", future=True)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    check_sqlite_durability(engine)
+    return engine
+
+
+def check_sqlite_durability(engine: Engine) -> None:
+    """Refuse to run unless every commit is durable across power loss."""
+    with engine.connect() as connection:
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    if str(journal).lower() != "wal" or synchronous != 2:
+        raise StoreError(
+            f"SQLite must run with journal_mode=WAL and synchronous=FULL (got {journal}, {synchronous}); "
+            "the file system may not support WAL"
+        )

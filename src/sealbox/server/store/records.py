@@ -1,0 +1,77 @@
+"""Rows of the store as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARTITION = "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyRecord:
+    access_key_id: str
+    account: str
+    user_name: str
+    status: str  # Active | Inactive
+    admin: bool
+    created_at: float
+    wrapped_secret: bytes
+
+    @property
+    def user_arn(self) -> str:
+        return f"arn:{PARTITION}:iam::{self.account}:user/{self.user_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_id: str
+    account: str
+    region: str
+    created_at: float
+    description: str
+    key_usage: str
+    key_spec: str
+    origin: str
+    key_state: str
+    deletion_date: float | None
+    pending_window: int | None
+    policy: str
+    current_material_id: str | None
+
+    @property
+    def arn(self) -> str:
+        return key_arn(self.region, self.account, self.key_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialRecord:
+    key_id: str
+    material_id: str
+    created_at: float
+    wrapped: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRecord:
+    account: str
+    region: str
+    alias_name: str
+    target_key_id: str
+    created_at: float
+    updated_at: float
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{PARTITION}:kms:{self.region}:{self.account}:{self.alias_name}"
+
+
+def key_arn(region: str, account: str, key_id: str) -> str:
+    return f"arn:{PARTITION}:kms:{region}:{account}:key/{key_id}"
+
+
+def material_aad(arn: str, material_id: str) -> bytes:
+    return f"key-material\x00{arn}\x00{material_id}".encode()
+
+
+def secret_aad(access_key_id: str, account: str, user_name: str) -> bytes:
+    return f"access-key\x00{access_key_id}\x00{account}\x00{user_name}".encode()
