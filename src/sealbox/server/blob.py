@@ -45,7 +45,7 @@ class BlobHeader:
     def pack(self) -> bytes:
         return HEADER.pack(
             VERSION,
-            uuid.UUID(self.key_id).bytes,
+            bytes.fromhex(self.key_id.replace("-", "")),
             bytes.fromhex(self.material_id),
             self.salt,
             self.nonce,

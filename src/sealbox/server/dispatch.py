@@ -54,14 +54,12 @@ class HttpResponse:
         ]
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
 def encode(result: dict[str, Any]) -> bytes:
-    return json.dumps(result, separators=(",", ":"), default=_json_default).encode()
+    """JSON with blobs (bytes, only ever top-level members) as Base64 text."""
+    ready = {
+        k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in result.items()
+    }
+    return json.dumps(ready, separators=(",", ":")).encode()
 
 
 def error_body(error: KmsError) -> bytes:

@@ -6,6 +6,7 @@ Labels never carry key ids (cardinality); only the operation and the outcome.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
@@ -21,9 +22,18 @@ DURATION = Histogram(
 STORE_ERRORS = Counter("sealbox_keystore_errors_total", "Failed store operations")
 
 
+_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def observe(operation: str, outcome: str, seconds: float) -> None:
-    REQUESTS.labels(operation, outcome).inc()
-    DURATION.labels(operation).observe(seconds)
+    children = _children.get((operation, outcome))
+    if children is None:  # labels() costs more than the update itself
+        children = _children[(operation, outcome)] = (
+            REQUESTS.labels(operation, outcome),
+            DURATION.labels(operation),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def exposition() -> bytes:

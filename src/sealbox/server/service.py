@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sealbox.server.clock import Clock
+from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.errors import (
     AccessDeniedException,
     DisabledException,
@@ -72,7 +72,10 @@ class KmsService:
         clock: Clock,
         settings: Settings = Settings(),
         sealed_reason: str | None = None,
+        auth_clock: Clock | None = None,
     ) -> None:
+        """``clock`` drives key lifecycles (deletion windows, rotation); ``auth_clock``
+        (the system clock unless given) checks SigV4 timestamps."""
         self.store = store
         self.root_key = root_key
         self.clock = clock
@@ -83,7 +86,7 @@ class KmsService:
         self._aliases: dict[tuple[str, str, str], str | None] = {}
         self.verifier = Verifier(
             secret_for=self._secret_for,
-            now=clock.now,
+            now=(auth_clock or SystemClock()).now,
             regions=settings.regions,
             max_skew=settings.max_skew_seconds,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
@@ -52,20 +52,46 @@ class Authorization:
         return f"{self.date}/{self.region}/{self.service}/{TERMINATOR}"
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
     """The parts of an HTTP request that SigV4 covers. ``headers`` are (name, value)
     pairs as received (names in any case, duplicates allowed)."""
 
-    method: str
-    raw_path: str
-    raw_query: str
-    headers: Sequence[tuple[str, str]]
-    body: bytes
+    __slots__ = ("_values", "body", "headers", "method", "raw_path", "raw_query")
+
+    def __init__(
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+    ) -> None:
+        self.method = method
+        self.raw_path = raw_path
+        self.raw_query = raw_query
+        self.headers = headers
+        self.body = body
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            values.setdefault(name.lower(), []).append(value)
+        self._values = values
 
     def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name]
-        return ",".join(values) if values else None
+        """All values of header ``name`` (lower case), comma-joined, or None."""
+        values = self._values.get(name)
+        return None if values is None else ",".join(values)
+
+    def canonical_value(self, name: str) -> str:
+        """Trimmed values with inner runs of whitespace collapsed, comma-joined."""
+        values = self._values.get(name, ())
+        if len(values) == 1:
+            value = values[0].strip()
+            return (
+                _SPACES.sub(" ", value)
+                if ("  " in value or "\t" in value or "\n" in value)
+                else value
+            )
+        return ",".join(_SPACES.sub(" ", v.strip()) for v in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +103,18 @@ class Verified:
     amz_date: str
 
 
+# The shape every SDK sends, parsed in one step; anything else takes the general path.
+_COMMON = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request,\s*"
+    r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})"
+)
+
+
 def parse_authorization(value: str) -> Authorization:
+    common = _COMMON.fullmatch(value)
+    if common is not None:
+        key, date, region, service, signed, signature = common.groups()
+        return Authorization(key, date, region, service, tuple(signed.split(";")), signature)
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise IncompleteSignatureException(
@@ -141,11 +178,8 @@ def canonical_query(raw_query: str) -> str:
     return "&".join(f"{name}={value}" for name, value in sorted(pairs))
 
 
-def canonical_headers(headers: Iterable[tuple[str, str]], signed: Sequence[str]) -> str:
-    merged: dict[str, list[str]] = {}
-    for name, value in headers:
-        merged.setdefault(name.lower(), []).append(_SPACES.sub(" ", value.strip()))
-    return "".join(f"{name}:{','.join(merged.get(name, []))}\n" for name in signed)
+def canonical_headers(request: Request, signed: Sequence[str]) -> str:
+    return "".join(f"{name}:{request.canonical_value(name)}\n" for name in signed)
 
 
 def canonical_request(
@@ -156,7 +190,7 @@ def canonical_request(
             request.method.upper(),
             canonical_uri(request.raw_path, normalize=normalize),
             canonical_query(request.raw_query),
-            canonical_headers(request.headers, signed_headers),
+            canonical_headers(request, signed_headers),
             ";".join(signed_headers),
             payload_hash,
         )
@@ -184,7 +218,19 @@ def _parse_amz_date(value: str) -> float:
         raise IncompleteSignatureException(
             f"Date must be in ISO-8601 'basic format'. Got '{value[:40]}'. See http://en.wikipedia.org/wiki/ISO_8601"
         )
-    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    try:
+        moment = datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        raise IncompleteSignatureException(f"Date '{value[:40]}' is not a valid date.") from None
+    return moment.timestamp()
 
 
 class Verifier:
@@ -207,6 +253,10 @@ class Verifier:
         self._required = required_headers
         self._max_skew = max_skew
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._last_date = (
+            "",
+            0.0,
+        )  # the most recent X-Amz-Date and its time: most requests share one
 
     def clear_cache(self) -> None:
         self._keys.clear()
@@ -245,7 +295,11 @@ class Verifier:
         return Verified(auth.access_key_id, auth.region, amz_date)
 
     def _check_time(self, amz_date: str) -> None:
-        when = _parse_amz_date(amz_date)
+        if self._last_date[0] == amz_date:
+            when = self._last_date[1]
+        else:
+            when = _parse_amz_date(amz_date)
+            self._last_date = (amz_date, when)
         now = self._now()
         if when < now - self._max_skew:
             raise InvalidSignatureException(

@@ -1,0 +1,204 @@
+"""Servers for tests: in-process (with an injectable clock) or ``sealbox serve`` subprocesses."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import uvicorn
+from botocore.config import Config
+
+from sealbox.server.app import KmsApp
+from sealbox.server.bootstrap import open_service, prepare
+from sealbox.server.clock import Clock, ManualClock
+from sealbox.server.config import ServerConfig
+from sealbox.server.principals import create_access_key
+from sealbox.server.service import KmsService
+
+DEV_ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+REGION = "us-east-1"
+
+
+def build_service(directory: Path, clock: Clock | None = None) -> KmsService:
+    config = ServerConfig(data_dir=directory / "data", root_key=str(directory / "root.key"))
+    prepare(config)
+    return open_service(config, clock)
+
+
+@dataclass
+class Credentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    arn: str
+
+
+class InProcessServer:
+    """A KmsApp served by uvicorn on a background thread, bound to 127.0.0.1:0."""
+
+    def __init__(self, service: KmsService, *, sweep_seconds: float = 3600.0) -> None:
+        self.service = service
+        self.app = KmsApp(service, sweep_seconds=sweep_seconds)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the in-process server did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def credentials(
+        self, account: str = DEV_ACCOUNT, user: str = "alice", *, admin: bool = True
+    ) -> Credentials:
+        root = self.service.require_unsealed()
+        created = create_access_key(
+            self.service.store, root, account=account, user_name=user, admin=admin, now=time.time()
+        )
+        return Credentials(created.access_key_id, created.secret_access_key, created.arn)
+
+    def client(self, credentials: Credentials | None = None, region: str = REGION) -> Any:
+        credentials = credentials or self.credentials()
+        return kms_client(self.endpoint, credentials, region)
+
+
+def kms_client(endpoint: str, credentials: Credentials, region: str = REGION) -> Any:
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        # parameter_validation off: every limit must be enforced by the server itself
+        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
+    )
+
+
+def manual_clock() -> ManualClock:
+    return ManualClock(start=time.time())
+
+
+class SubprocessServer:
+    """``sealbox serve`` as a user runs it (own process group, so kill -9 takes the workers too)."""
+
+    def __init__(
+        self, data_dir: Path, root_key: Path, *, workers: int = 1, extra: tuple[str, ...] = ()
+    ) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.log_path = data_dir.parent / f"server-{time.monotonic_ns()}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sealbox",
+                "serve",
+                "--port",
+                "0",
+                "--workers",
+                str(workers),
+                "--data-dir",
+                str(data_dir),
+                "--root-key",
+                str(root_key),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("sealbox: serving"):
+            self.stop()
+            raise RuntimeError(
+                f"server did not start: {line!r}; log: {self.log_path.read_text()[-2000:]}"
+            )
+        self.endpoint = line.split(" on ")[1].split(" with ")[0]
+        wait_ready(self.endpoint)
+
+    def kill(self) -> None:
+        import os
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._close()
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except Exception:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._log.close()
+
+
+def wait_ready(endpoint: str, timeout: float = 60.0) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(endpoint + "/readyz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{endpoint} did not become ready")
+
+
+def admin(*args: str, data_dir: Path, root_key: Path) -> Any:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealbox",
+            "admin",
+            "--data-dir",
+            str(data_dir),
+            "--root-key",
+            str(root_key),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return json.loads(result.stdout) if result.stdout.strip() else None
