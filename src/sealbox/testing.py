@@ -76,8 +76,8 @@ def _parse(lines: Sequence[str]) -> dict[str, str]:
 def serve(*, workers: int = 1, extra_args: Sequence[str] = ()) -> Iterator[DevServer]:
     """Run a development Sealbox KMS for the duration of the block."""
     with tempfile.TemporaryDirectory(prefix="sealbox-test-") as scratch:
-        log = open(os.path.join(scratch, "server.log"), "wb")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(
+        log = open(os.path.join(scratch, "server.log"), "wb")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [
                 sys.executable,
                 "-m",

@@ -102,7 +102,7 @@ class SubprocessServer:
         import sys
 
         self.log_path = data_dir.parent / f"server-{time.monotonic_ns()}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -169,7 +169,7 @@ def wait_ready(endpoint: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(endpoint + "/readyz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(endpoint + "/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):

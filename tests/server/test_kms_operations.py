@@ -342,8 +342,8 @@ def test_other_accounts_keys_are_off_limits(server: InProcessServer, kms: Any) -
     code, message = error_of(other.encrypt, KeyId=key["Arn"], Plaintext=b"x")
     assert code == "AccessDeniedException"
     assert message == (
-        f"User: arn:aws:iam::{OTHER_ACCOUNT}:user/mallory is not authorized to perform: kms:Encrypt on resource: "
-        f"{key['Arn']} because no resource-based policy allows the kms:Encrypt action"
+        f"User: arn:aws:iam::{OTHER_ACCOUNT}:user/mallory is not authorized to perform: kms:Encrypt "
+        f"on resource: {key['Arn']} because no resource-based policy allows the kms:Encrypt action"
     )
     assert (
         error_of(other.describe_key, KeyId=key["KeyId"])[0] == "NotFoundException"

@@ -19,7 +19,7 @@ from sealbox.server.rootkey import RootKeyError
 from sealbox.server.store import schema
 from sealbox.server.store.engine import StoreError, check_sqlite_durability
 from sealbox.server.store.records import material_aad
-from tests.server.harness import InProcessServer, admin, kms_client, Credentials
+from tests.server.harness import Credentials, InProcessServer, admin, kms_client
 
 
 def config(tmp_path: Path) -> ServerConfig:
@@ -63,10 +63,10 @@ def test_missing_or_different_root_key_seals_the_service(tmp_path: Path) -> None
         import urllib.request
 
         with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(server.endpoint + "/readyz")  # noqa: S310
+            urllib.request.urlopen(server.endpoint + "/readyz")
         assert caught.value.code == 503
         caught.value.close()
-        with urllib.request.urlopen(server.endpoint + "/healthz") as response:  # noqa: S310
+        with urllib.request.urlopen(server.endpoint + "/healthz") as response:
             assert response.status == 200
         client = kms_client(
             server.endpoint,
