@@ -95,7 +95,13 @@ class SubprocessServer:
     """``sealbox serve`` as a user runs it (own process group, so kill -9 takes the workers too)."""
 
     def __init__(
-        self, data_dir: Path, root_key: Path, *, workers: int = 1, extra: tuple[str, ...] = ()
+        self,
+        data_dir: Path,
+        root_key: Path,
+        *,
+        workers: int = 1,
+        extra: tuple[str, ...] = (),
+        cafile: Path | None = None,
     ) -> None:
         import os
         import subprocess
@@ -133,7 +139,7 @@ class SubprocessServer:
                 f"server did not start: {line!r}; log: {self.log_path.read_text()[-2000:]}"
             )
         self.endpoint = line.split(" on ")[1].split(" with ")[0]
-        wait_ready(self.endpoint)
+        wait_ready(self.endpoint, cafile=cafile)
 
     def kill(self) -> None:
         import os
@@ -162,14 +168,18 @@ class SubprocessServer:
         self._log.close()
 
 
-def wait_ready(endpoint: str, timeout: float = 60.0) -> None:
+def wait_ready(endpoint: str, timeout: float = 60.0, cafile: Path | None = None) -> None:
+    import ssl
     import urllib.error
     import urllib.request
 
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(endpoint + "/readyz", timeout=2) as response:
+            with urllib.request.urlopen(
+                endpoint + "/readyz", timeout=2, context=context
+            ) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -98,6 +99,10 @@ def _run_uvicorn(config: Any, listener: socket.socket) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal against the
+    # handler it found; with these no-op handlers in place, serve() finishes its own cleanup.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     if config.workers > 1:
         Multiprocess(settings, sockets=[listener]).run()
     else:

@@ -70,18 +70,20 @@ class Dispatcher:
     def __init__(self, service: KmsService) -> None:
         self.service = service
         self.operations: dict[str, Handler] = load_all()
-        self._known = model.operation_names()
 
     def handle(self, http: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
-        operation = "unknown"
+        signed = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
+        target = signed.header("x-amz-target")
+        operation = (
+            self._name(target) or "unknown"
+        )  # named early, so failures are logged by operation
         principal = ""
         try:
             service = self.service
             service.require_unsealed()
             service.refresh()
-            signed = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
             verified = service.verifier.verify(signed)
             found = service.principal(verified.access_key_id)
             if found is None:  # revoked between the signature check and now
@@ -89,7 +91,7 @@ class Dispatcher:
                     "The security token included in the request is invalid."
                 )
             principal = found.arn
-            operation = self._operation(signed.header("x-amz-target"))
+            operation = self._operation(target)
             params = model.operation(operation).validate(self._json(http.body))
             caller = Caller(
                 found,
@@ -122,7 +124,7 @@ class Dispatcher:
             response = HttpResponse(500, error_body(fault), request_id)
             outcome, error_code = "server_error", fault.aws_type
         elapsed = time.perf_counter() - started
-        metrics.observe(operation if operation in self._known else "unknown", outcome, elapsed)
+        metrics.observe(operation, outcome, elapsed)
         logs.event(
             logs.REQUESTS,
             "request",
@@ -135,15 +137,23 @@ class Dispatcher:
         )
         return response
 
+    def _name(self, target: str | None) -> str | None:
+        if target is None or not target.startswith(TARGET_PREFIX):
+            return None
+        name = target[len(TARGET_PREFIX) :]
+        return name if name in self.operations else None
+
     def _operation(self, target: str | None) -> str:
+        name = self._name(target)
+        if name is not None:
+            return name
         if target is None or not target.startswith(TARGET_PREFIX):
             raise UnknownOperationException(
                 f"The X-Amz-Target header must be '{TARGET_PREFIX}<Operation>', got {target!r}."
             )
-        name = target[len(TARGET_PREFIX) :]
-        if name not in self.operations:
-            raise UnknownOperationException(f"Operation {name!r} is not part of the KMS API.")
-        return name
+        raise UnknownOperationException(
+            f"Operation {target[len(TARGET_PREFIX) :]!r} is not part of the KMS API."
+        )
 
     @staticmethod
     def _json(body: bytes) -> Any:
