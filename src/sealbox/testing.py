@@ -50,7 +50,7 @@ class DevServer:
         import boto3
         from botocore.config import Config
 
-        kwargs.setdefault("config", Config(retries={"max_attempts": 1}))
+        kwargs.setdefault("config", Config(retries={"total_max_attempts": 1}))
         return boto3.client(
             "kms",
             endpoint_url=self.endpoint_url,

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
+import pytest
 import uvicorn
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from sealbox.server import sigv4
 from sealbox.server.app import KmsApp
 from sealbox.server.bootstrap import open_service, prepare
 from sealbox.server.clock import Clock, ManualClock
-from sealbox.server.config import ServerConfig
-from sealbox.server.principals import create_access_key
+from sealbox.server.config import DEFAULT_ACCOUNT_QUOTA, ServerConfig
+from sealbox.server.principals import create_access_key, put_user_policy
 from sealbox.server.service import KmsService
 
 DEV_ACCOUNT = "111122223333"
@@ -40,9 +49,15 @@ class Credentials:
 class InProcessServer:
     """A KmsApp served by uvicorn on a background thread, bound to 127.0.0.1:0."""
 
-    def __init__(self, service: KmsService, *, sweep_seconds: float = 3600.0) -> None:
+    def __init__(
+        self,
+        service: KmsService,
+        *,
+        sweep_seconds: float = 3600.0,
+        account_quota: float = DEFAULT_ACCOUNT_QUOTA,
+    ) -> None:
         self.service = service
-        self.app = KmsApp(service, sweep_seconds=sweep_seconds)
+        self.app = KmsApp(service, sweep_seconds=sweep_seconds, account_quota=account_quota)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
@@ -74,6 +89,30 @@ class InProcessServer:
         credentials = credentials or self.credentials()
         return kms_client(self.endpoint, credentials, region)
 
+    def put_user_policy(
+        self, account: str, user: str, name: str, statements: list[dict[str, Any]]
+    ) -> None:
+        """What ``sealbox admin put-user-policy`` does, straight into the store."""
+        put_user_policy(
+            self.service.store,
+            account=account,
+            user_name=user,
+            name=name,
+            document=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            now=time.time(),
+        )
+
+    def delete_user_policy(self, account: str, user: str, name: str) -> None:
+        assert self.service.store.delete_user_policy(account, user, name)
+
+
+def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
+    """The (code, message) of the ClientError that ``call(**kwargs)`` raises."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    return error["Code"], error["Message"]
+
 
 def kms_client(endpoint: str, credentials: Credentials, region: str = REGION) -> Any:
     return boto3.client(
@@ -83,7 +122,7 @@ def kms_client(endpoint: str, credentials: Credentials, region: str = REGION) ->
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
         # parameter_validation off: every limit must be enforced by the server itself
-        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
+        config=Config(retries={"total_max_attempts": 1}, parameter_validation=False),
     )
 
 
@@ -212,3 +251,66 @@ def admin(*args: str, data_dir: Path, root_key: Path) -> Any:
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+class RawClient:
+    """Sends KMS requests over http.client, signing them the way botocore does (or not)."""
+
+    def __init__(self, endpoint: str, credentials: Credentials) -> None:
+        parsed = urlparse(endpoint)
+        self.host = f"{parsed.hostname}:{parsed.port}"
+        self.credentials = credentials
+
+    def send(
+        self,
+        target: str | None,
+        body: bytes | str = b"{}",
+        *,
+        sign: bool = True,
+        when: float | None = None,
+        region: str = "us-east-1",
+        secret: str | None = None,
+        headers: dict[str, str] | None = None,
+        signed_headers: tuple[str, ...] = ("content-type", "host", "x-amz-date", "x-amz-target"),
+        tamper_body: bytes | None = None,
+        method: str = "POST",
+        path: str = "/",
+    ) -> tuple[int, dict[str, str], Any]:
+        body = body.encode() if isinstance(body, str) else body
+        amz_date = datetime.fromtimestamp(when or time.time(), UTC).strftime("%Y%m%dT%H%M%SZ")
+        all_headers = {
+            "content-type": "application/x-amz-json-1.1",
+            "host": self.host,
+            "x-amz-date": amz_date,
+        }
+        if target is not None:
+            all_headers["x-amz-target"] = target
+        all_headers.update(headers or {})
+        if sign:
+            signed = tuple(h for h in signed_headers if h in all_headers)
+            request = sigv4.Request(method, path, "", list(all_headers.items()), body)
+            canonical = sigv4.canonical_request(request, signed, hashlib.sha256(body).hexdigest())
+            scope = f"{amz_date[:8]}/{region}/kms/aws4_request"
+            key = sigv4.signing_key(
+                secret or self.credentials.secret_access_key, amz_date[:8], region, "kms"
+            )
+            signature = hmac.new(
+                key, sigv4.string_to_sign(amz_date, scope, canonical).encode(), "sha256"
+            ).hexdigest()
+            all_headers["authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key_id}/{scope}, "
+                f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+            )
+        connection = http.client.HTTPConnection(self.host, timeout=30)
+        connection.request(
+            method, path, tamper_body if tamper_body is not None else body, all_headers
+        )
+        response = connection.getresponse()
+        raw = response.read()
+        reply_headers = {k.lower(): v for k, v in response.getheaders()}
+        connection.close()
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            document = raw
+        return response.status, reply_headers, document

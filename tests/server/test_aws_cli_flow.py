@@ -183,6 +183,117 @@ def test_the_whole_flow(dev_server: DevServer, tmp_path: Path) -> None:
     assert state == "Disabled"
 
 
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+OAEP_SHA256 = [
+    "-pkeyopt",
+    "rsa_padding_mode:oaep",
+    "-pkeyopt",
+    "rsa_oaep_md:sha256",
+    "-pkeyopt",
+    "rsa_mgf1_md:sha256",
+]
+
+
+@pytest.mark.parametrize("algorithm", ["RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256"])
+def test_importing_key_material_as_the_aws_documentation_shows(
+    dev_server: DevServer, tmp_path: Path, algorithm: str
+) -> None:
+    key = aws_json(dev_server, "create-key", "--origin", "EXTERNAL")["KeyMetadata"]
+    assert key["KeyState"] == "PendingImport"
+    parameters = aws_json(
+        dev_server,
+        "get-parameters-for-import",
+        "--key-id",
+        key["KeyId"],
+        "--wrapping-algorithm",
+        algorithm,
+        "--wrapping-key-spec",
+        "RSA_3072",
+    )
+    (tmp_path / "PublicKey.bin").write_bytes(base64.b64decode(parameters["PublicKey"]))
+    (tmp_path / "ImportToken.bin").write_bytes(base64.b64decode(parameters["ImportToken"]))
+    openssl("rand", "-out", "PlaintextKeyMaterial.bin", "32", cwd=tmp_path)
+    public_key = ["-inkey", "PublicKey.bin", "-keyform", "DER", "-pubin"]
+    if algorithm == "RSAES_OAEP_SHA_256":
+        openssl(
+            "pkeyutl",
+            "-encrypt",
+            "-in",
+            "PlaintextKeyMaterial.bin",
+            "-out",
+            "EncryptedKeyMaterial.bin",
+            *public_key,
+            *OAEP_SHA256,
+            cwd=tmp_path,
+        )
+    else:  # an ephemeral AES key wraps the material (RFC 5649); RSA-OAEP wraps the AES key
+        openssl("rand", "-out", "aes-key.bin", "32", cwd=tmp_path)
+        aes_hex = (tmp_path / "aes-key.bin").read_bytes().hex()
+        openssl(
+            "enc",
+            "-id-aes256-wrap-pad",
+            "-K",
+            aes_hex,
+            "-iv",
+            "A65959A6",
+            "-in",
+            "PlaintextKeyMaterial.bin",
+            "-out",
+            "material-wrapped.bin",
+            cwd=tmp_path,
+        )
+        openssl(
+            "pkeyutl",
+            "-encrypt",
+            "-in",
+            "aes-key.bin",
+            "-out",
+            "aes-key-wrapped.bin",
+            *public_key,
+            *OAEP_SHA256,
+            cwd=tmp_path,
+        )
+        (tmp_path / "EncryptedKeyMaterial.bin").write_bytes(
+            (tmp_path / "aes-key-wrapped.bin").read_bytes()
+            + (tmp_path / "material-wrapped.bin").read_bytes()
+        )
+    imported = aws_json(
+        dev_server,
+        "import-key-material",
+        "--key-id",
+        key["KeyId"],
+        "--encrypted-key-material",
+        f"fileb://{tmp_path / 'EncryptedKeyMaterial.bin'}",
+        "--import-token",
+        f"fileb://{tmp_path / 'ImportToken.bin'}",
+        "--expiration-model",
+        "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    assert len(imported["KeyMaterialId"]) == 64
+    assert (
+        aws_json(dev_server, "describe-key", "--key-id", key["KeyId"])["KeyMetadata"]["KeyState"]
+        == "Enabled"
+    )
+    (tmp_path / "note").write_bytes(b"encrypted under our own key material")
+    sealed = aws_json(
+        dev_server,
+        "encrypt",
+        "--key-id",
+        key["KeyId"],
+        "--plaintext",
+        f"fileb://{tmp_path / 'note'}",
+    )
+    (tmp_path / "note.blob").write_bytes(base64.b64decode(sealed["CiphertextBlob"]))
+    opened = aws_json(
+        dev_server, "decrypt", "--ciphertext-blob", f"fileb://{tmp_path / 'note.blob'}"
+    )
+    assert base64.b64decode(opened["Plaintext"]) == b"encrypted under our own key material"
+    assert opened["KeyMaterialId"] == imported["KeyMaterialId"]
+
+
 def test_the_official_encryption_sdk_round_trips(dev_server: DevServer) -> None:
     """Only AWS_ENDPOINT_URL_KMS (and credentials) point the reference SDK at Sealbox."""
     script = (

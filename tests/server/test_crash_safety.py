@@ -1,4 +1,5 @@
-"""kill -9 at random points while clients write: every acknowledged change survives.
+"""kill -9 at random points while clients write: every acknowledged change survives, and so
+does the audit record of every answered request.
 
 CI runs 20 rounds; set SEALBOX_CRASH_ROUNDS for more (the test plan's nightly figure is 100+).
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ class Acknowledged:
     keys: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)
     ciphertexts: list[tuple[bytes, bytes, dict[str, str]]] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)  # every answered request's
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -37,20 +41,22 @@ def writer(
     while not stop.is_set():
         n += 1
         try:
-            key = client.create_key(Description=f"{tag}-{n}")["KeyMetadata"]["KeyId"]
+            created = client.create_key(Description=f"{tag}-{n}")
+            key = created["KeyMetadata"]["KeyId"]
             with done.lock:
                 done.keys.add(key)
+                done.request_ids.append(created["ResponseMetadata"]["RequestId"])
             alias = f"alias/{tag}-{n}"
-            client.create_alias(AliasName=alias, TargetKeyId=key)
+            aliased = client.create_alias(AliasName=alias, TargetKeyId=key)
             with done.lock:
                 done.aliases[alias] = key
+                done.request_ids.append(aliased["ResponseMetadata"]["RequestId"])
             plaintext = os.urandom(64)
             context = {"round": tag, "n": str(n)}
-            blob = client.encrypt(KeyId=key, Plaintext=plaintext, EncryptionContext=context)[
-                "CiphertextBlob"
-            ]
+            sealed = client.encrypt(KeyId=key, Plaintext=plaintext, EncryptionContext=context)
             with done.lock:
-                done.ciphertexts.append((blob, plaintext, context))
+                done.ciphertexts.append((sealed["CiphertextBlob"], plaintext, context))
+                done.request_ids.append(sealed["ResponseMetadata"]["RequestId"])
         except (ClientError, BotoCoreError, OSError, KeyError):
             # The server died mid-request: nothing in flight counts as acknowledged. (KeyError: the
             # connection closed after the headers, and botocore parsed the missing body as {}.)
@@ -110,3 +116,27 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
         server.stop()
     with sqlite3.connect(data_dir / "sealbox.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # every answer that left the service had its audit record durable first
+        recorded = {
+            row[0]
+            for row in db.execute("SELECT json_extract(record, '$.requestID') FROM audit_log")
+        }
+    assert set(done.request_ids) <= recorded
+    # and no crash left a chain that does not verify
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealbox",
+            "audit",
+            "verify",
+            "--data-dir",
+            str(data_dir),
+            "--root-key",
+            str(root_key),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0, verified.stderr

@@ -6,17 +6,10 @@ import os
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from sealbox.server import lifecycle
 from sealbox.server.clock import ManualClock
-from tests.server.harness import OTHER_ACCOUNT, InProcessServer
-
-
-def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    return error["Code"], error["Message"]
+from tests.server.harness import OTHER_ACCOUNT, InProcessServer, error_of
 
 
 def new_key(kms: Any, **kwargs: Any) -> dict[str, Any]:
@@ -254,7 +247,7 @@ def test_idle_service_deletes_due_keys(
     for key in keys[:2]:
         kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     clock.advance(8 * 86400)
-    assert server.service.delete_due_keys() == 2  # what the periodic sweeper runs
+    assert lifecycle.sweep(server.service) == 2  # what the periodic sweeper runs
     assert [server.service.store.get_key(k) is None for k in keys] == [True, True, False]
 
 
@@ -404,9 +397,12 @@ def test_dry_run(kms: Any) -> None:
 
 
 def test_update_key_description_and_policy_stored(kms: Any) -> None:
-    key = new_key(kms, Policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}')[
-        "KeyId"
-    ]
+    policy = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}]}'
+    )
+    key = new_key(kms, Policy=policy)["KeyId"]
+    assert kms.get_key_policy(KeyId=key)["Policy"] == policy  # stored as given
     kms.update_key_description(KeyId=key, Description="new words")
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["Description"] == "new words"
     assert error_of(kms.create_key, Policy="{not json")[0] == "MalformedPolicyDocumentException"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,4 +132,88 @@ def test_changes_through_one_worker_are_in_force_on_every_other(
                 "KeyMetadata"
             ]["KeyId"]
             == key
+        )
+
+
+def test_identity_policies_from_the_admin_cli_take_effect_on_every_worker(
+    cluster: SubprocessServer, store: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data_dir, root_key = store
+    created = admin(
+        "create-access-key",
+        "--account",
+        "111122223333",
+        "--user",
+        "erin",
+        data_dir=data_dir,
+        root_key=root_key,
+    )
+    credentials = Credentials(created["AccessKeyId"], created["SecretAccessKey"], created["Arn"])
+    assert admin(
+        "list-user-policies",
+        "--account",
+        "111122223333",
+        "--user",
+        "erin",
+        data_dir=data_dir,
+        root_key=root_key,
+    ) == {"PolicyNames": [], "Policies": {}}
+    assert codes(cluster.endpoint, credentials, "list_keys") == {"AccessDeniedException"}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:List*", "Resource": "*"}],
+    }
+    (tmp_path / "policy.json").write_text(json.dumps(document))
+    admin(
+        "put-user-policy",
+        "--account",
+        "111122223333",
+        "--user",
+        "erin",
+        "--policy-name",
+        "Lister",
+        "--policy-document",
+        str(tmp_path / "policy.json"),
+        data_dir=data_dir,
+        root_key=root_key,
+    )
+    assert codes(cluster.endpoint, credentials, "list_keys") == {"ok"}
+    listed = admin(
+        "list-user-policies",
+        "--account",
+        "111122223333",
+        "--user",
+        "erin",
+        data_dir=data_dir,
+        root_key=root_key,
+    )
+    assert listed == {"PolicyNames": ["Lister"], "Policies": {"Lister": document}}
+    admin(
+        "delete-user-policy",
+        "--account",
+        "111122223333",
+        "--user",
+        "erin",
+        "--policy-name",
+        "Lister",
+        data_dir=data_dir,
+        root_key=root_key,
+    )
+    assert codes(cluster.endpoint, credentials, "list_keys") == {"AccessDeniedException"}
+    (tmp_path / "bad.json").write_text(
+        '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*"}]}'
+    )
+    with pytest.raises(RuntimeError, match="identity policies have no Principal"):
+        admin(
+            "put-user-policy",
+            "--account",
+            "111122223333",
+            "--user",
+            "erin",
+            "--policy-name",
+            "Bad",
+            "--policy-document",
+            str(tmp_path / "bad.json"),
+            data_dir=data_dir,
+            root_key=root_key,
         )

@@ -2,82 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from sealbox.server import sigv4
-from tests.server.harness import Credentials, InProcessServer
-
-
-class RawClient:
-    """Sends KMS requests over http.client, signing them the way botocore does (or not)."""
-
-    def __init__(self, endpoint: str, credentials: Credentials) -> None:
-        parsed = urlparse(endpoint)
-        self.host = f"{parsed.hostname}:{parsed.port}"
-        self.credentials = credentials
-
-    def send(
-        self,
-        target: str | None,
-        body: bytes | str = b"{}",
-        *,
-        sign: bool = True,
-        when: float | None = None,
-        region: str = "us-east-1",
-        secret: str | None = None,
-        headers: dict[str, str] | None = None,
-        signed_headers: tuple[str, ...] = ("content-type", "host", "x-amz-date", "x-amz-target"),
-        tamper_body: bytes | None = None,
-        method: str = "POST",
-        path: str = "/",
-    ) -> tuple[int, dict[str, str], Any]:
-        body = body.encode() if isinstance(body, str) else body
-        amz_date = datetime.fromtimestamp(when or time.time(), UTC).strftime("%Y%m%dT%H%M%SZ")
-        all_headers = {
-            "content-type": "application/x-amz-json-1.1",
-            "host": self.host,
-            "x-amz-date": amz_date,
-        }
-        if target is not None:
-            all_headers["x-amz-target"] = target
-        all_headers.update(headers or {})
-        if sign:
-            signed = tuple(h for h in signed_headers if h in all_headers)
-            request = sigv4.Request(method, path, "", list(all_headers.items()), body)
-            canonical = sigv4.canonical_request(request, signed, hashlib.sha256(body).hexdigest())
-            scope = f"{amz_date[:8]}/{region}/kms/aws4_request"
-            key = sigv4.signing_key(
-                secret or self.credentials.secret_access_key, amz_date[:8], region, "kms"
-            )
-            signature = hmac.new(
-                key, sigv4.string_to_sign(amz_date, scope, canonical).encode(), "sha256"
-            ).hexdigest()
-            all_headers["authorization"] = (
-                f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key_id}/{scope}, "
-                f"SignedHeaders={';'.join(signed)}, Signature={signature}"
-            )
-        connection = http.client.HTTPConnection(self.host, timeout=30)
-        connection.request(
-            method, path, tamper_body if tamper_body is not None else body, all_headers
-        )
-        response = connection.getresponse()
-        raw = response.read()
-        reply_headers = {k.lower(): v for k, v in response.getheaders()}
-        connection.close()
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            document = raw
-        return response.status, reply_headers, document
+from tests.server.harness import Credentials, InProcessServer, RawClient
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,16 @@ from sealbox.server.config import ServerConfig
 from sealbox.server.rootkey import RootKeyError
 from sealbox.server.store import schema
 from sealbox.server.store.engine import StoreError, check_sqlite_durability
+from sealbox.server.store.migrations import SCHEMA_VERSION
 from sealbox.server.store.records import material_aad
-from tests.server.harness import Credentials, InProcessServer, admin, kms_client
+from tests.server.harness import (
+    DEV_ACCOUNT,
+    Credentials,
+    InProcessServer,
+    admin,
+    error_of,
+    kms_client,
+)
 
 
 def config(tmp_path: Path) -> ServerConfig:
@@ -177,3 +189,59 @@ def test_sqlite_must_be_wal_and_synchronous_full(tmp_path: Path) -> None:
         "access_keys",
     }
     service.store.close()
+
+
+def test_a_version_1_store_is_migrated_and_keeps_working(tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).parent / "data" / "store-v1", tmp_path / "store")
+    (tmp_path / "store" / "root.key").chmod(0o600)
+    made = json.loads((tmp_path / "store" / "fixture.json").read_text())
+    config = ServerConfig(
+        data_dir=tmp_path / "store", root_key=str(tmp_path / "store" / "root.key")
+    )
+    prepare(config)
+    service = open_service(config)
+    assert service.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert [name for name, _ in service.store.user_policies(DEV_ACCOUNT, "admin")] == [
+        "SealboxAdministrator"
+    ]
+    assert service.store.user_policies(DEV_ACCOUNT, "app") == []
+    server = InProcessServer(service)
+    try:
+
+        def client(who: str) -> Any:
+            return kms_client(
+                server.endpoint,
+                Credentials(made[who]["AccessKeyId"], made[who]["SecretAccessKey"], ""),
+            )
+
+        admin = client("admin")
+        blob = base64.b64decode(made["CiphertextBlob"])
+        opened = admin.decrypt(CiphertextBlob=blob, EncryptionContext=made["EncryptionContext"])
+        assert opened["Plaintext"] == made["Plaintext"].encode()
+        assert admin.describe_key(KeyId=made["Alias"])["KeyMetadata"]["Arn"] == made["KeyArn"]
+        # what schema 2 adds works on the old key
+        admin.enable_key_rotation(KeyId=made["KeyArn"])
+        admin.rotate_key_on_demand(KeyId=made["KeyArn"])
+        assert admin.decrypt(CiphertextBlob=blob, EncryptionContext=made["EncryptionContext"])
+        # a user made without --admin had no identity policy then, and has none now
+        code = error_of(client("app").encrypt, KeyId=made["KeyArn"], Plaintext=b"x")[0]
+        assert code == "AccessDeniedException"
+    finally:
+        server.stop()
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealbox",
+            "audit",
+            "verify",
+            "--data-dir",
+            str(tmp_path / "store"),
+            "--root-key",
+            str(tmp_path / "store" / "root.key"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0 and "6 records verified" in verified.stdout, verified

@@ -85,7 +85,7 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
             verify=str(cert),
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"total_max_attempts": 1}),
         )
         key_id = client.create_key()["KeyMetadata"]["KeyId"]
         assert (

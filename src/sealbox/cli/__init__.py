@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--regions", help="serve only these regions (comma-separated; default: any)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
+        "--account-quota",
+        type=float,
+        help="requests per second each account may make before ThrottlingException "
+        "(default 10000; 0: no quota)",
+    )
+    serve.add_argument(
         "--dev",
         action="store_true",
         help="a throwaway instance: temporary store, account 111122223333 with an admin access key and "
@@ -186,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--user", required=True, help="user name (the ARN is arn:aws:iam::ACCOUNT:user/NAME)"
     )
-    create.add_argument("--admin", action="store_true", help="full rights in the account")
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="attach the SealboxAdministrator policy (kms:* in the account)",
+    )
     create.set_defaults(handler=_lazy("sealbox.cli.admin", "run_create_access_key"))
     listing = actions.add_parser("list-access-keys", help="list access keys (never their secrets)")
     listing.add_argument("--account", help="only this account")
@@ -198,6 +208,45 @@ def build_parser() -> argparse.ArgumentParser:
     remove = actions.add_parser("delete-access-key", help="delete an access key")
     remove.add_argument("--access-key-id", required=True)
     remove.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_access_key"))
+    put = actions.add_parser(
+        "put-user-policy", help="attach or replace an IAM-style identity policy"
+    )
+    put.add_argument("--account", required=True)
+    put.add_argument("--user", required=True)
+    put.add_argument("--policy-name", required=True)
+    put.add_argument("--policy-document", required=True, help="file with the policy JSON")
+    put.set_defaults(handler=_lazy("sealbox.cli.admin", "run_put_user_policy"))
+    policies = actions.add_parser(
+        "list-user-policies", help="print a user's identity policies as JSON"
+    )
+    policies.add_argument("--account", required=True)
+    policies.add_argument("--user", required=True)
+    policies.set_defaults(handler=_lazy("sealbox.cli.admin", "run_list_user_policies"))
+    detach = actions.add_parser("delete-user-policy", help="remove an identity policy")
+    detach.add_argument("--account", required=True)
+    detach.add_argument("--user", required=True)
+    detach.add_argument("--policy-name", required=True)
+    detach.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_user_policy"))
+
+    audit = commands.add_parser("audit", help="verify or search the KMS audit log")
+    checks = audit.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    checks.required = True
+    verify = checks.add_parser(
+        "verify",
+        help="check every record's MAC chain and checkpoint; exit 1 and say where if any record "
+        "was edited, deleted, inserted or reordered",
+    )
+    _store_options(verify)
+    verify.set_defaults(handler=_lazy("sealbox.cli.audit", "run_verify"))
+    query = checks.add_parser("query", help="print matching records as JSON lines, oldest first")
+    _store_options(query)
+    query.add_argument("--key-id", help="records about this key (key id or key ARN)")
+    query.add_argument("--principal", help="records of this caller (user ARN)")
+    query.add_argument("--event-name", help="records of this operation, e.g. Decrypt")
+    query.add_argument("--error-code", help="records of requests refused with this code")
+    query.add_argument("--since", help="records at or after this time (ISO 8601)")
+    query.add_argument("--until", help="records at or before this time (ISO 8601)")
+    query.set_defaults(handler=_lazy("sealbox.cli.audit", "run_query"))
 
     inspect = commands.add_parser(
         "inspect", help="show a message's header as JSON, without decrypting"

@@ -98,3 +98,50 @@ def run_delete_access_key(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def run_put_user_policy(args: argparse.Namespace) -> int:
+    from sealbox.server.principals import put_user_policy
+
+    try:
+        document = Path(args.policy_document).read_text()
+    except OSError as error:
+        raise UsageError(f"cannot read {args.policy_document}: {error.strerror}") from None
+    store, _ = _open(args)
+    try:
+        put_user_policy(
+            store,
+            account=args.account,
+            user_name=args.user,
+            name=args.policy_name,
+            document=document,
+            now=time.time(),
+        )
+    finally:
+        store.close()
+    return 0
+
+
+def run_list_user_policies(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    try:
+        policies = store.user_policies(args.account, args.user)
+    finally:
+        store.close()
+    _print(
+        {
+            "PolicyNames": [name for name, _ in policies],
+            "Policies": {name: json.loads(document) for name, document in policies},
+        }
+    )
+    return 0
+
+
+def run_delete_user_policy(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    try:
+        if not store.delete_user_policy(args.account, args.user, args.policy_name):
+            raise UsageError(f"user {args.user} in {args.account} has no policy {args.policy_name}")
+    finally:
+        store.close()
+    return 0

@@ -30,6 +30,7 @@ def config_flags(args: argparse.Namespace) -> dict[str, Any]:
         "tls_key": getattr(args, "tls_key", None),
         "regions": getattr(args, "regions", None),
         "log_level": getattr(args, "log_level", None),
+        "account_quota": getattr(args, "account_quota", None),
     }
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from sealbox.server import logs, metrics
+from sealbox.server import lifecycle, logs, metrics
+from sealbox.server.config import DEFAULT_ACCOUNT_QUOTA
 from sealbox.server.dispatch import Dispatcher, HttpRequest, HttpResponse
 from sealbox.server.errors import KmsError, ValidationException
 from sealbox.server.service import KmsService
+from sealbox.server.throttle import Throttle
 
 MAX_BODY = 1 << 20  # bytes; the largest valid KMS request (a 131,072-character policy) fits
 SWEEP_SECONDS = 60.0
@@ -31,9 +34,16 @@ class BodyTooLarge(Exception):
 
 
 class KmsApp:
-    def __init__(self, service: KmsService, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self,
+        service: KmsService,
+        *,
+        sweep_seconds: float = SWEEP_SECONDS,
+        account_quota: float = DEFAULT_ACCOUNT_QUOTA,
+    ) -> None:
+        """``account_quota`` is this worker's share of each account's requests per second."""
         self.service = service
-        self.dispatcher = Dispatcher(service)
+        self.dispatcher = Dispatcher(service, Throttle(account_quota, time.monotonic))
         self.sweep_seconds = sweep_seconds
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -54,16 +64,18 @@ class KmsApp:
                     self._sweeper.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await self._sweeper
+                if self.service.audit is not None:
+                    self.service.audit.close()
                 self.service.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _sweep(self) -> None:
-        """Delete keys whose waiting period has passed, also while the service is idle."""
+        """Make due deletions, rotations and expiries, also while the service is idle."""
         while True:
             try:
                 if not self.service.sealed:
-                    self.service.delete_due_keys()
+                    lifecycle.sweep(self.service)
             except Exception:
                 logs.SERVICE.exception("scheduled key deletion failed; will retry")
             await asyncio.sleep(self.sweep_seconds)
@@ -120,8 +132,9 @@ class KmsApp:
             headers=headers,
             body=body,
             client_ip=client[0] if client else "",
+            secure=scope.get("scheme") == "https",
         )
-        response: HttpResponse = self.dispatcher.handle(request)
+        response: HttpResponse = await self.dispatcher.handle(request)
         await send(
             {"type": "http.response.start", "status": response.status, "headers": response.headers}
         )

@@ -16,4 +16,8 @@ CONFIG_VARIABLE = "SEALBOX_SERVE_CONFIG"
 def create_app() -> KmsApp:
     config = ServerConfig.from_json(os.environ[CONFIG_VARIABLE])
     logs.configure(config.log_level)
-    return KmsApp(open_service(config), sweep_seconds=config.sweep_seconds)
+    return KmsApp(
+        open_service(config),
+        sweep_seconds=config.sweep_seconds,
+        account_quota=config.account_quota / config.workers,
+    )

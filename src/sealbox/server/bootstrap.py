@@ -14,8 +14,10 @@ import binascii
 from pathlib import Path
 
 from sealbox.server import logs
+from sealbox.server.audit import CHECKPOINT_DIR, AuditLog, ensure_audit_key
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.config import ServerConfig
+from sealbox.server.errors import KMSInternalException
 from sealbox.server.rootkey import (
     CHECK_AAD,
     CHECK_PLAINTEXT,
@@ -82,6 +84,7 @@ def prepare(config: ServerConfig) -> None:
             path = Path(config.root_key).expanduser()
             root_key = load_root_key_file(path) if path.exists() else create_root_key_file(path)
             bind(store, root_key)
+            ensure_audit_key(store, root_key)
             logs.event(
                 logs.SERVICE,
                 "initialized the store",
@@ -89,7 +92,9 @@ def prepare(config: ServerConfig) -> None:
                 root_key=str(path),
             )
             return
-        check_binding(store, load_root_key(config))
+        root_key = load_root_key(config)
+        check_binding(store, root_key)
+        ensure_audit_key(store, root_key)  # stores made before the audit log existed
     finally:
         store.close()
 
@@ -101,9 +106,12 @@ def open_service(config: ServerConfig, clock: Clock | None = None) -> KmsService
     try:
         root_key: RootKey = load_root_key(config)
         check_binding(store, root_key)
-    except RootKeyError as error:
+        audit = AuditLog(store, root_key, config.data_dir / CHECKPOINT_DIR)
+    except (RootKeyError, KMSInternalException) as error:
         logs.event(logs.SERVICE, "the service is sealed", 40, reason=error.message)
         return KmsService(
             store=store, root_key=None, clock=clock, settings=settings, sealed_reason=error.message
         )
-    return KmsService(store=store, root_key=root_key, clock=clock, settings=settings)
+    service = KmsService(store=store, root_key=root_key, clock=clock, settings=settings)
+    service.audit = audit
+    return service

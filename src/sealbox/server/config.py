@@ -2,7 +2,7 @@
 
 Loaded once into a frozen dataclass. The TOML file uses the same names as the
 flags (``data_dir``, ``root_key``, ``host``, ``port``, ``workers``, ``regions``,
-``log_level``, ``tls_cert``, ``tls_key``).
+``log_level``, ``account_quota``, ``tls_cert``, ``tls_key``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sealbox.errors import UsageError
 from sealbox.server.rootkey import default_root_key_path
 
 DEFAULT_PORT = 8400
+DEFAULT_ACCOUNT_QUOTA = 10000.0  # AWS's default for cryptographic operations in large regions
 ENV_PREFIX = "SEALBOX_"
 
 
@@ -40,6 +41,7 @@ class ServerConfig:
     regions: tuple[str, ...] | None = None
     log_level: str = "info"
     sweep_seconds: float = 60.0
+    account_quota: float = DEFAULT_ACCOUNT_QUOTA  # requests per second per account; 0: none
 
     def to_json(self) -> str:
         return json.dumps(
@@ -68,7 +70,7 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(str(value)).expanduser()
         if name in ("port", "workers"):
             return int(value)
-        if name == "sweep_seconds":
+        if name in ("sweep_seconds", "account_quota"):
             return float(value)
         if name == "regions":
             items = value.split(",") if isinstance(value, str) else list(value)
@@ -106,6 +108,8 @@ def load_config(
         raise UsageError("give both --tls-cert and --tls-key, or neither")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if config.account_quota < 0:
+        raise UsageError("--account-quota must be 0 (no quota) or a positive rate per second")
     if not 0 <= config.port <= 65535:
         raise UsageError("--port must be 0..65535 (0 picks a free port)")
     return config

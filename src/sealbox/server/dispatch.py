@@ -1,7 +1,12 @@
-"""One KMS request, from HTTP to an answer: authenticate, route, validate, run, encode.
+"""One KMS request, from HTTP to an answer: authenticate, throttle, route, validate, run,
+audit, encode.
 
-Every failure becomes ``{"__type", "message"}`` with AWS's status; an unexpected
-exception is logged and answered as a bare ``KMSInternalException``.
+Every request gets exactly one audit record, whatever its outcome. A request that
+changes state runs in one transaction with its record; any other request's record
+is group-committed before the answer leaves. If the record cannot be written, the
+answer is a 500 and no result is released. Every failure becomes
+``{"__type", "message"}`` with AWS's status; an unexpected exception is logged and
+answered as a bare ``KMSInternalException``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from sealbox.server import logs, metrics, model
+from sealbox.server.audit import REFUSED, AuditFailure, AuditLog
+from sealbox.server.audit import records as audit_records
 from sealbox.server.errors import (
     KmsError,
     SerializationException,
@@ -22,11 +31,41 @@ from sealbox.server.errors import (
     UnrecognizedClientException,
 )
 from sealbox.server.operations import Handler, load_all
+from sealbox.server.principals import Principal
 from sealbox.server.service import Caller, KmsService
-from sealbox.server.sigv4 import Request
+from sealbox.server.sigv4 import Request, parse_authorization
+from sealbox.server.throttle import Throttle
 
 TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
+INTERNAL = "An internal error occurred. Try again; if it persists, see the service log."
+
+# Operations that change the store: each runs in one transaction with its audit record.
+MUTATING = frozenset(
+    {
+        "CreateKey",
+        "EnableKey",
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
+        "UpdateKeyDescription",
+        "CreateAlias",
+        "UpdateAlias",
+        "DeleteAlias",
+        "TagResource",
+        "UntagResource",
+        "EnableKeyRotation",
+        "DisableKeyRotation",
+        "RotateKeyOnDemand",
+        "GetParametersForImport",
+        "ImportKeyMaterial",
+        "DeleteImportedKeyMaterial",
+        "PutKeyPolicy",
+        "CreateGrant",
+        "RetireGrant",
+        "RevokeGrant",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +76,7 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes
     client_ip: str = ""
+    secure: bool = False  # arrived over TLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,73 +106,166 @@ def error_body(error: KmsError) -> bytes:
     return json.dumps({"__type": error.aws_type, "message": error.message}).encode()
 
 
+@dataclass
+class _Exchange:
+    """What one request gathered on its way, for its answer, audit record and log line."""
+
+    http: HttpRequest
+    request: Request
+    request_id: str
+    started: float
+    operation: str
+    principal: Principal | None = None
+    region: str = ""
+    caller: Caller | None = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: KmsError | None = None
+
+
 class Dispatcher:
-    def __init__(self, service: KmsService) -> None:
+    def __init__(self, service: KmsService, throttle: Throttle | None = None) -> None:
         self.service = service
+        self.throttle = throttle
         self.operations: dict[str, Handler] = load_all()
 
-    def handle(self, http: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
-        started = time.perf_counter()
-        signed = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
-        target = signed.header("x-amz-target")
-        operation = (
-            self._name(target) or "unknown"
-        )  # named early, so failures are logged by operation
-        principal = ""
+    @property
+    def audit(self) -> AuditLog | None:
+        return self.service.audit
+
+    async def handle(self, http: HttpRequest) -> HttpResponse:
+        request = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
+        exchange = _Exchange(
+            http,
+            request,
+            str(uuid.uuid4()),
+            time.perf_counter(),
+            self._name(request.header("x-amz-target")) or "unknown",
+        )
         try:
-            service = self.service
-            service.require_unsealed()
-            service.refresh()
-            verified = service.verifier.verify(signed)
-            found = service.principal(verified.access_key_id)
-            if found is None:  # revoked between the signature check and now
-                raise UnrecognizedClientException(
-                    "The security token included in the request is invalid."
-                )
-            principal = found.arn
-            operation = self._operation(target)
-            params = model.operation(operation).validate(self._json(http.body))
-            caller = Caller(
-                found,
-                verified.region,
-                request_id,
-                http.client_ip,
-                signed.header("user-agent") or "",
-            )
-            result = self.operations[operation](service, caller, params)
-            response = HttpResponse(200, encode(result), request_id)
-            outcome, error_code = "ok", ""
+            handler = self._prepare(exchange)
+            if exchange.operation in MUTATING:
+                self._mutate(exchange, handler)
+                return self._answer(exchange)
+            assert exchange.caller is not None and exchange.params is not None
+            exchange.result = handler(self.service, exchange.caller, exchange.params)
         except KmsError as error:
-            response = HttpResponse(error.status, error_body(error), request_id)
-            outcome, error_code = (
+            exchange.error = error
+        except Exception:
+            logs.SERVICE.exception("internal error while handling %s", exchange.operation)
+            exchange.error = KmsError(INTERNAL)
+        if self.audit is not None:
+            try:
+                await self.audit.append(self._record(exchange))
+            except AuditFailure as failure:
+                exchange.result, exchange.error = None, failure
+        return self._answer(exchange)
+
+    def _prepare(self, exchange: _Exchange) -> Handler:
+        """Authenticate, throttle, route and validate; fill in the exchange as it goes."""
+        service = self.service
+        service.require_unsealed()
+        service.refresh()
+        verified = service.verifier.verify(exchange.request)
+        exchange.region = verified.region
+        principal = service.principal(verified.access_key_id)
+        if principal is None:  # revoked between the signature check and now
+            raise UnrecognizedClientException(
+                "The security token included in the request is invalid."
+            )
+        exchange.principal = principal
+        if self.throttle is not None:
+            self.throttle.take(principal.account)
+        exchange.operation = self._operation(exchange.request.header("x-amz-target"))
+        exchange.params = model.operation(exchange.operation).validate(
+            self._json(exchange.http.body)
+        )
+        exchange.caller = Caller(
+            principal,
+            verified.region,
+            exchange.request_id,
+            exchange.http.client_ip,
+            exchange.request.header("user-agent") or "",
+            secure_transport=exchange.http.secure,
+        )
+        return self.operations[exchange.operation]
+
+    def _mutate(self, exchange: _Exchange, handler: Handler) -> None:
+        """Run a state-changing request and write its record in one transaction; if it
+        fails, the change is rolled back and the refusal is recorded on its own."""
+        assert exchange.caller is not None and exchange.params is not None
+        try:
+            with self.service.change() as connection:
+                exchange.result = handler(self.service, exchange.caller, exchange.params)
+                self._record_in(connection, exchange)
+            return
+        except KmsError as error:
+            exchange.result, exchange.error = None, error
+        except Exception:
+            logs.SERVICE.exception("internal error while handling %s", exchange.operation)
+            exchange.result, exchange.error = None, KmsError(INTERNAL)
+        self.service.forget()  # caches may hold what was rolled back
+        try:
+            with self.service.change() as connection:
+                self._record_in(connection, exchange)
+        except Exception:
+            logs.SERVICE.exception("audit write failed for request %s", exchange.request_id)
+            exchange.error = AuditFailure(REFUSED)
+
+    def _record_in(self, connection: Connection, exchange: _Exchange) -> None:
+        if self.audit is not None:
+            self.audit.record(connection, self._record(exchange))
+
+    def _record(self, exchange: _Exchange) -> dict[str, Any]:
+        caller = exchange.caller
+        error = exchange.error
+        access_key = None
+        if exchange.principal is None:
+            header = exchange.request.header("authorization")
+            try:
+                access_key = parse_authorization(header).access_key_id if header else None
+            except KmsError:
+                access_key = None
+        return audit_records.build(
+            request_id=exchange.request_id,
+            moment=time.time(),
+            operation=exchange.operation,
+            region=exchange.region,
+            source_ip=exchange.http.client_ip,
+            user_agent=exchange.request.header("user-agent") or "",
+            principal=exchange.principal,
+            access_key_id=access_key,
+            params=exchange.params,
+            result=exchange.result,
+            error=(error.aws_type, error.message) if error is not None else None,
+            key_arns=caller.keys if caller is not None else [],
+            read_only=exchange.operation not in MUTATING,
+        )
+
+    def _answer(self, exchange: _Exchange) -> HttpResponse:
+        error = exchange.error
+        if error is None:
+            assert exchange.result is not None
+            response = HttpResponse(200, encode(exchange.result), exchange.request_id)
+            outcome, code = "ok", ""
+        else:
+            response = HttpResponse(error.status, error_body(error), exchange.request_id)
+            outcome, code = (
                 ("client_error" if error.status < 500 else "server_error"),
                 error.aws_type,
             )
-        except Exception:
-            logs.event(
-                logs.SERVICE,
-                "internal error",
-                logging.ERROR,
-                request_id=request_id,
-                operation=operation,
-            )
-            logs.SERVICE.exception("internal error while handling %s", operation)
-            fault = KmsError(
-                "An internal error occurred. Try again; if it persists, see the service log."
-            )
-            response = HttpResponse(500, error_body(fault), request_id)
-            outcome, error_code = "server_error", fault.aws_type
-        elapsed = time.perf_counter() - started
-        metrics.observe(operation, outcome, elapsed)
+        elapsed = time.perf_counter() - exchange.started
+        metrics.observe(exchange.operation, outcome, elapsed)
         logs.event(
             logs.REQUESTS,
             "request",
-            request_id=request_id,
-            operation=operation,
-            principal=principal,
+            logging.INFO,
+            request_id=exchange.request_id,
+            operation=exchange.operation,
+            principal=exchange.principal.arn if exchange.principal else "",
+            key_arn=exchange.caller.keys[0] if exchange.caller and exchange.caller.keys else "",
             status=response.status,
-            error_code=error_code,
+            error_code=code,
             duration_s=round(elapsed, 6),
         )
         return response

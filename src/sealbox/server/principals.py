@@ -8,6 +8,7 @@ an edit of the store cannot move a secret to another user.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -21,6 +22,15 @@ from sealbox.server.store.repository import Store
 ACCOUNT = re.compile(r"^\d{12}$")
 USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+ADMIN_POLICY_NAME = "SealboxAdministrator"
+ADMIN_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+    },
+    indent=2,
+)
+POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,27 @@ def create_access_key(
             ),
         )
     )
+    # An administrator's rights are an identity policy, which can be inspected and changed.
+    if admin:
+        store.put_user_policy(account, user_name, ADMIN_POLICY_NAME, ADMIN_POLICY, now)
     return NewAccessKey(access_key_id, secret, f"arn:{PARTITION}:iam::{account}:user/{user_name}")
+
+
+def put_user_policy(
+    store: Store, *, account: str, user_name: str, name: str, document: str, now: float
+) -> None:
+    """Attach (or replace) an identity policy; it is parsed first, so a bad one is refused."""
+    from sealbox.server.errors import MalformedPolicyDocumentException
+    from sealbox.server.policy import Policy
+
+    check_identity(account, user_name)
+    if not POLICY_NAME.match(name):
+        raise UsageError(f"policy name {name!r} must be 1-128 of letters, digits and +=,.@_-")
+    try:
+        Policy.parse(document, key_policy=False)
+    except MalformedPolicyDocumentException as error:
+        raise UsageError(error.message) from None
+    store.put_user_policy(account, user_name, name, document, now)
 
 
 def unwrap_principal(record: AccessKeyRecord, root_key: RootKey) -> Principal:

@@ -1,27 +1,38 @@
 """The service's state: the store, the root key, and per-worker caches.
 
-Caches (principals, keys with their unwrapped material, aliases) live in the
-worker process and are dropped whenever the store's generation moves, which
-:meth:`KmsService.refresh` checks before every request. Writes made by this
-worker bump the generation too, so its own next request reloads as well.
+Caches (principals and their identity policies, keys with their policies, grants
+and unwrapped material, aliases) live in the worker process and are dropped
+whenever the store's generation moves, which :meth:`KmsService.refresh` checks
+before every request. Writes made by this worker bump the generation too, so its
+own next request reloads as well. Time-driven changes to a key (deletion,
+automatic rotation, material expiry) happen when a request finds them due, and
+in a periodic sweep while the service is idle.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import Connection
+
+from sealbox.server.audit import AuditLog
+from sealbox.server.audit import records as audit_records
+from sealbox.server.authorization import condition_keys, decide
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.errors import (
-    AccessDeniedException,
     DisabledException,
     InvalidArnException,
     KMSInternalException,
     KMSInvalidStateException,
     NotFoundException,
 )
+from sealbox.server.grants import Grant
+from sealbox.server.policy import ContextValue, Policy
 from sealbox.server.principals import Principal, unwrap_principal
 from sealbox.server.rootkey import RootKey, UnwrapError
 from sealbox.server.sigv4 import Verifier
@@ -31,17 +42,20 @@ from sealbox.server.store.repository import Store
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KEY_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):key/(.+)$")
 ALIAS_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):(alias/.+)$")
+NEVER = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling, from where, in which region."""
+    """Who is calling, from where, in which region; and which keys the request touched."""
 
     principal: Principal
     region: str
     request_id: str
     source_ip: str = ""
     user_agent: str = ""
+    secure_transport: bool = False
+    keys: list[str] = field(default_factory=list)  # ARNs, for the audit record
 
     @property
     def account(self) -> str:
@@ -50,11 +64,37 @@ class Caller:
 
 @dataclass(slots=True)
 class KeyEntry:
-    """A key, its wrapped materials, and the materials unwrapped so far."""
+    """A key as one worker knows it: record, materials, policy, grants."""
 
     record: KeyRecord
     wrapped: dict[str, MaterialRecord]
+    grants: list[Grant]
     materials: dict[str, bytes] = field(default_factory=dict)
+    _policy: Policy | None = None
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = Policy.parse(self.record.policy, key_policy=True)
+        return self._policy
+
+    @property
+    def next_change(self) -> float:
+        """When time alone next changes this key (deletion, rotation, material expiry)."""
+        record = self.record
+        moments = [NEVER]
+        if record.key_state == "PendingDeletion" and record.deletion_date is not None:
+            moments.append(record.deletion_date)
+        if (
+            record.rotation_enabled
+            and record.key_state == "Enabled"
+            and record.next_rotation is not None
+        ):
+            moments.append(record.next_rotation)
+        moments += [
+            m.valid_to for m in self.wrapped.values() if m.valid_to is not None and m.present
+        ]
+        return min(moments)
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,7 @@ class KmsService:
         self.settings = settings
         self.sealed_reason = sealed_reason or (None if root_key is not None else "no root key")
         self._principals: dict[str, Principal | None] = {}
+        self._identity: dict[tuple[str, str], list[Policy]] = {}
         self._keys: dict[str, KeyEntry] = {}
         self._aliases: dict[tuple[str, str, str], str | None] = {}
         self.verifier = Verifier(
@@ -91,6 +132,31 @@ class KmsService:
             max_skew=settings.max_skew_seconds,
         )
         self.after_change: list[Callable[[], None]] = []
+        self.audit: AuditLog | None = None  # set once the root key opened the audit key
+
+    @contextlib.contextmanager
+    def change(self) -> Iterator[Connection]:
+        """A write transaction in which :meth:`record_event` records commit with the change."""
+        if self.audit is None:
+            with self.store.write() as connection:
+                yield connection
+        else:
+            with self.audit.transaction() as connection:
+                yield connection
+
+    def record_event(
+        self,
+        connection: Connection,
+        event_name: str,
+        arn: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a change the service makes on its own, inside :meth:`change`."""
+        if self.audit is not None:
+            event = audit_records.service_event(
+                moment=self.clock.now(), event_name=event_name, key_arn=arn, details=details
+            )
+            self.audit.record(connection, event)
 
     @property
     def sealed(self) -> bool:
@@ -113,6 +179,7 @@ class KmsService:
 
     def forget(self) -> None:
         self._principals.clear()
+        self._identity.clear()
         self._keys.clear()
         self._aliases.clear()
         self.verifier.clear_cache()
@@ -132,49 +199,46 @@ class KmsService:
         principal = self.principal(access_key_id)
         return None if principal is None else principal.secret
 
+    def identity_policies(self, principal: Principal) -> list[Policy]:
+        owner = (principal.account, principal.user_name)
+        if owner not in self._identity:
+            documents = self.store.user_policies(*owner)
+            self._identity[owner] = [Policy.parse(text, key_policy=False) for _, text in documents]
+        return self._identity[owner]
+
     def key(self, key_id: str) -> KeyEntry | None:
-        """The key if it exists; a key whose deletion date has passed no longer does."""
+        """The key as of now: time-driven changes that are due are made first."""
         entry = self._keys.get(key_id)
         if entry is None:
             record = self.store.get_key(key_id)
             if record is None:
                 return None
             wrapped = {m.material_id: m for m in self.store.materials(key_id)}
-            entry = self._keys[key_id] = KeyEntry(record, wrapped)
-        record = entry.record
-        if record.key_state == "PendingDeletion" and record.deletion_date is not None:
-            if record.deletion_date <= self.clock.now():
-                self.delete_due_key(key_id)
-                return None
+            entry = self._keys[key_id] = KeyEntry(record, wrapped, self.store.grants_of(key_id))
+        if entry.next_change <= self.clock.now():
+            from sealbox.server import lifecycle
+
+            lifecycle.apply_due(self, key_id)
+            self._keys.pop(key_id, None)
+            return self.key(key_id) if self.store.get_key(key_id) is not None else None
         return entry
 
-    def delete_due_key(self, key_id: str) -> None:
-        with self.store.write() as connection:
-            record = self.store.get_key(key_id, connection)
-            now = self.clock.now()
-            if (
-                record is not None
-                and record.key_state == "PendingDeletion"
-                and record.deletion_date is not None
-                and record.deletion_date <= now
-            ):
-                self.store.delete_key(key_id, connection)
+    def drop_key(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
 
-    def delete_due_keys(self) -> int:
-        """Delete every key whose waiting period has passed (run periodically)."""
-        due = self.store.keys_due_for_deletion(self.clock.now())
-        for key_id in due:
-            self.delete_due_key(key_id)
-        return len(due)
-
     def material(self, entry: KeyEntry, material_id: str) -> bytes | None:
-        """The key's material ``material_id`` (None if the key has no such material)."""
+        """The key's material ``material_id``; None if the key never had it; raises
+        KMSInvalidStateException while imported material is deleted or expired."""
         material = entry.materials.get(material_id)
         if material is None:
             row = entry.wrapped.get(material_id)
             if row is None:
                 return None
+            if not row.present:
+                raise KMSInvalidStateException(
+                    f"The key material {material_id} of {entry.record.arn} is not available (it was deleted "
+                    "or expired); reimport it to use it again."
+                )
             try:
                 material = self.require_unsealed().unwrap(
                     row.wrapped, aad=material_aad(entry.record.arn, material_id)
@@ -210,12 +274,11 @@ class KmsService:
         else:
             raise NotFoundException(f"Invalid keyId '{key_param}'")
         entry = self.key(key_id)
-        record = entry.record if entry is not None else None
-        if record is None or record.account != account or record.region != region:
+        if entry is None or entry.record.account != account or entry.record.region != region:
             raise NotFoundException(
                 f"Key 'arn:{PARTITION}:kms:{region}:{account}:key/{key_id}' does not exist"
             )
-        assert entry is not None
+        caller.keys.append(entry.record.arn)  # for the audit record, allowed or not
         return entry
 
     def _alias_target(self, account: str, region: str, name: str, shown: str) -> str:
@@ -233,14 +296,49 @@ class KmsService:
             raise NotFoundException(f"Alias {arn} is not found.")
         return target
 
-    # -- authorization (account boundary; key policies and grants come later) ----------
+    # -- authorization ------------------------------------------------------------------
 
-    def authorize(self, caller: Caller, action: str, entry: KeyEntry | None) -> None:
-        if entry is not None and entry.record.account != caller.account:
-            raise AccessDeniedException(
-                f"User: {caller.principal.arn} is not authorized to perform: kms:{action} on resource: "
-                f"{entry.record.arn} because no resource-based policy allows the kms:{action} action"
-            )
+    def authorize(
+        self,
+        caller: Caller,
+        action: str,
+        entry: KeyEntry | None,
+        *,
+        encryption_context: Mapping[str, str] | None = None,
+        context: Mapping[str, ContextValue] | None = None,
+        resource: str | None = None,
+        grant_filter: Callable[[Grant], bool] | None = None,
+    ) -> None:
+        """Raise AccessDeniedException unless policies or grants allow ``action``."""
+        keys = self.condition_keys(caller, encryption_context, context)
+        decide(
+            principal=caller.principal,
+            action=action,
+            resource=resource or (entry.record.arn if entry is not None else "*"),
+            resource_account=entry.record.account if entry is not None else None,
+            context=keys,
+            identity_policies=self.identity_policies(caller.principal),
+            key_policy=entry.policy if entry is not None else None,
+            grants=entry.grants if entry is not None else (),
+            encryption_context=encryption_context,
+            grant_filter=grant_filter,
+        )
+
+    def condition_keys(
+        self,
+        caller: Caller,
+        encryption_context: Mapping[str, str] | None,
+        extra: Mapping[str, ContextValue] | None,
+    ) -> dict[str, ContextValue]:
+        return condition_keys(
+            caller.principal,
+            region=caller.region,
+            source_ip=caller.source_ip,
+            secure_transport=caller.secure_transport,
+            now=self.clock.now(),
+            encryption_context=encryption_context,
+            extra=extra,
+        )
 
 
 def require_usable(entry: KeyEntry) -> KeyRecord:

@@ -24,6 +24,16 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> dict[str, Handler]:
     """Import every operation module (registering it) and return the table."""
-    from sealbox.server.operations import aliases, crypto, keys, tags, unsupported  # noqa: F401
+    from sealbox.server.operations import (  # noqa: F401
+        aliases,
+        crypto,
+        grants,
+        imports,
+        keys,
+        policies,
+        rotation,
+        tags,
+        unsupported,
+    )
 
     return OPERATIONS

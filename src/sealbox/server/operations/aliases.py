@@ -35,7 +35,7 @@ def _check_name(name: str) -> None:
 
 def _target(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
     entry = service.resolve(caller, key_param, aliases=False)
-    service.authorize(caller, action, entry)
+    service.authorize(caller, action, entry)  # the key policy must allow it on the key...
     if entry.record.key_state == "PendingDeletion":
         raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
     return entry
@@ -45,6 +45,9 @@ def _target(service: KmsService, caller: Caller, key_param: str, action: str) ->
 def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
     _check_name(name)
+    service.authorize(
+        caller, "CreateAlias", None, resource=_alias_arn(caller, name)
+    )  # ...and IAM on the alias
     target = _target(service, caller, params["TargetKeyId"], "CreateAlias")
     now = service.clock.now()
     try:
@@ -68,6 +71,7 @@ def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
 def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
     _check_name(name)
+    service.authorize(caller, "UpdateAlias", None, resource=_alias_arn(caller, name))
     target = _target(service, caller, params["TargetKeyId"], "UpdateAlias")
     with service.store.write() as connection:
         current = service.store.get_alias(caller.account, caller.region, name, connection)
@@ -87,7 +91,13 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
 @operation("DeleteAlias")
 def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
-    service.authorize(caller, "DeleteAlias", None)
+    service.authorize(caller, "DeleteAlias", None, resource=_alias_arn(caller, name))
+    alias = service.store.get_alias(caller.account, caller.region, name)
+    if alias is None:
+        raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
+    target = service.key(alias.target_key_id)
+    if target is not None:
+        service.authorize(caller, "DeleteAlias", target)
     with service.store.write() as connection:
         if not service.store.delete_alias(caller.account, caller.region, name, connection):
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")

@@ -16,6 +16,8 @@ from sealbox.server.errors import (
     ValidationException,
 )
 from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.grants import check_grant_tokens
+from sealbox.server.policy import ContextValue
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
@@ -43,11 +45,24 @@ def _dry_run(params: Params) -> None:
         )
 
 
+def _alias_keys(key_param: str | None) -> dict[str, ContextValue]:
+    """kms:RequestAlias: the alias a request named its key by, if it did."""
+    if key_param is None:
+        return {}
+    if key_param.startswith("alias/"):
+        return {"kms:requestalias": key_param}
+    if key_param.startswith("arn:") and ":alias/" in key_param:
+        return {"kms:requestalias": "alias/" + key_param.split(":alias/", 1)[1]}
+    return {}
+
+
 def _encryption_key(
-    service: KmsService, caller: Caller, key_param: str, action: str
+    service: KmsService, caller: Caller, key_param: str, action: str, context: dict[str, str]
 ) -> tuple[KeyEntry, str, bytes]:
     entry = service.resolve(caller, key_param)
-    service.authorize(caller, action, entry)
+    service.authorize(
+        caller, action, entry, encryption_context=context, context=_alias_keys(key_param)
+    )
     record = require_usable(entry)
     material = (
         service.material(entry, record.current_material_id) if record.current_material_id else None
@@ -66,7 +81,8 @@ def _seal(
     plaintext: bytes,
     context: dict[str, str],
 ) -> tuple[KeyEntry, str, bytes]:
-    entry, material_id, material = _encryption_key(service, caller, key_param, action)
+    check_grant_tokens(params)
+    entry, material_id, material = _encryption_key(service, caller, key_param, action, context)
     _dry_run(params)
     return entry, material_id, seal(entry.record.key_id, material_id, material, plaintext, context)
 
@@ -84,13 +100,17 @@ def _open(
     entry = service.key(header.key_id)
     if entry is None or entry.record.region != caller.region:
         raise InvalidCiphertextException(INVALID)
+    caller.keys.append(entry.record.arn)
     if key_param is not None:
         named = service.resolve(caller, key_param)
         if named.record.key_id != entry.record.key_id:
             raise IncorrectKeyException(
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
-    service.authorize(caller, action, entry)
+    check_grant_tokens(params)
+    service.authorize(
+        caller, action, entry, encryption_context=context, context=_alias_keys(key_param)
+    )
     require_usable(entry)
     material = service.material(entry, header.material_id)
     if material is None:

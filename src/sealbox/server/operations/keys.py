@@ -9,14 +9,15 @@ from typing import Any
 
 from sealbox.server.errors import (
     KMSInvalidStateException,
-    MalformedPolicyDocumentException,
     NotFoundException,
     UnsupportedOperationException,
     ValidationException,
 )
 from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.policies import check_lockout
 from sealbox.server.operations.tags import check_tags
+from sealbox.server.policy import ContextValue, Policy
 from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
 from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, key_arn, material_aad
 
@@ -45,18 +46,8 @@ def default_policy(account: str) -> str:
     )
 
 
-def check_policy_document(policy: str) -> None:
-    try:
-        document = json.loads(policy)
-    except ValueError:
-        raise MalformedPolicyDocumentException("The key policy is not valid JSON.") from None
-    if not isinstance(document, dict) or not document.get("Statement"):
-        raise MalformedPolicyDocumentException(
-            "A key policy must be a JSON object with a Statement."
-        )
-
-
-def key_metadata(record: KeyRecord) -> dict[str, Any]:
+def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> dict[str, Any]:
+    """KeyMetadata as AWS returns it; ``current`` (the current material) adds import details."""
     metadata: dict[str, Any] = {
         "AWSAccountId": record.account,
         "KeyId": record.key_id,
@@ -78,6 +69,10 @@ def key_metadata(record: KeyRecord) -> dict[str, Any]:
         metadata["PendingDeletionWindowInDays"] = record.pending_window
     if record.current_material_id is not None:
         metadata["CurrentKeyMaterialId"] = record.current_material_id
+    if current is not None and current.origin == "EXTERNAL" and current.expiration_model:
+        metadata["ExpirationModel"] = current.expiration_model
+        if current.valid_to is not None:
+            metadata["ValidTo"] = current.valid_to
     return metadata
 
 
@@ -109,12 +104,16 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         or origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
     ):
         raise _unsupported("A custom key store")
-    policy = params.get("Policy") or default_policy(caller.account)
-    check_policy_document(policy)
     tags = check_tags(params.get("Tags", []))
     root = service.require_unsealed()
     now = service.clock.now()
     key_id = new_key_id()
+    policy = params.get("Policy") or default_policy(caller.account)
+    parsed = Policy.parse(policy, key_policy=True)
+    if "Policy" in params and not params.get("BypassPolicyLockoutSafetyCheck"):
+        check_lockout(
+            service, caller, parsed, key_arn(caller.region, caller.account, key_id), caller.account
+        )
     material = None
     if origin == "AWS_KMS":
         material_id = os.urandom(32).hex()
@@ -139,6 +138,7 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         current_material_id=material.material_id if material is not None else None,
     )
     service.store.insert_key(record, material, tags)
+    caller.keys.append(record.arn)
     return {"KeyMetadata": key_metadata(record)}
 
 
@@ -146,7 +146,8 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
 def describe_key(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"])
     service.authorize(caller, "DescribeKey", entry)
-    return {"KeyMetadata": key_metadata(entry.record)}
+    current = entry.wrapped.get(entry.record.current_material_id or "")
+    return {"KeyMetadata": key_metadata(entry.record, current)}
 
 
 @operation("ListKeys")
@@ -173,11 +174,12 @@ def transition(
     key_param: str,
     action: str,
     allowed: tuple[str, ...],
+    condition_keys: dict[str, ContextValue] | None = None,
     **changes: Any,
 ) -> KeyRecord:
     """Change a key's state inside one write transaction, checking its current state there."""
     entry = service.resolve(caller, key_param, aliases=False)
-    service.authorize(caller, action, entry)
+    service.authorize(caller, action, entry, context=condition_keys)
     with service.store.write() as connection:
         record = service.store.get_key(entry.record.key_id, connection)
         if record is None:
@@ -226,6 +228,7 @@ def schedule_key_deletion(service: KmsService, caller: Caller, params: Params) -
         params["KeyId"],
         "ScheduleKeyDeletion",
         ("Enabled", "Disabled", "PendingImport"),
+        {"kms:schedulekeydeletionpendingwindowindays": str(days)},
         key_state="PendingDeletion",
         deletion_date=when,
         pending_window=days,
@@ -245,6 +248,7 @@ def _state_after_cancel(record: KeyRecord) -> str:
 @operation("CancelKeyDeletion")
 def cancel_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
+    service.authorize(caller, "CancelKeyDeletion", entry)
     if entry.record.key_state != "PendingDeletion":
         raise KMSInvalidStateException(f"{entry.record.arn} is not pending deletion.")
     record = transition(

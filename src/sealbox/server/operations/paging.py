@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sealbox.server.errors import InvalidMarkerException
@@ -12,18 +12,24 @@ from sealbox.server.errors import InvalidMarkerException
 T = TypeVar("T")
 
 
-def page_request(params: dict[str, Any], default_limit: int) -> tuple[int, str | None]:
-    """(limit, position after which to continue) from Limit and Marker."""
+def page_request(
+    params: dict[str, Any], default_limit: int, valid: Callable[[str], bool] = bool
+) -> tuple[int, str | None]:
+    """(limit, position after which to continue) from Limit and Marker; ``valid`` says
+    whether a decoded position could be one this listing made."""
     limit = int(params.get("Limit", default_limit))
     marker = params.get("Marker")
     if marker is None:
         return limit, None
     try:
-        return limit, base64.urlsafe_b64decode(marker.encode()).decode()
+        position = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        position = ""
+    if not valid(position):
         raise InvalidMarkerException(
             "The marker that specifies where pagination should next begin is not valid."
-        ) from None
+        )
+    return limit, position
 
 
 def page_result(

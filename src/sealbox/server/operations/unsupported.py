@@ -34,27 +34,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
         "custom key stores are not supported",
     ),
     "GetKeyLastUsage": "key usage tracking is not supported yet",
-    **dict.fromkeys(
-        (
-            "EnableKeyRotation",
-            "DisableKeyRotation",
-            "GetKeyRotationStatus",
-            "RotateKeyOnDemand",
-            "ListKeyRotations",
-            "GetParametersForImport",
-            "ImportKeyMaterial",
-            "DeleteImportedKeyMaterial",
-            "GetKeyPolicy",
-            "PutKeyPolicy",
-            "ListKeyPolicies",
-            "CreateGrant",
-            "ListGrants",
-            "ListRetirableGrants",
-            "RetireGrant",
-            "RevokeGrant",
-        ),
-        "this key-governance operation is not implemented yet",
-    ),
 }
 
 

@@ -10,6 +10,9 @@ from sqlalchemy import Engine, create_engine, event
 from sealbox.server.rootkey import RootKeyError
 
 SQLITE_FILE = "sealbox.db"
+# Execution options of a connection that only reads: it begins a deferred transaction, so
+# readers never queue behind writers (WAL gives them a consistent snapshot).
+READ_ONLY = {"sealbox_read_only": True}
 
 
 class StoreError(RootKeyError):
@@ -17,7 +20,7 @@ class StoreError(RootKeyError):
 
 
 def sqlite_engine(data_dir: Path) -> Engine:
-    """An engine on ``data_dir/sealbox.db`` whose every transaction starts with BEGIN IMMEDIATE
+    """An engine on ``data_dir/sealbox.db`` whose write transactions start with BEGIN IMMEDIATE
     (writers serialize up front instead of failing on lock upgrades)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_engine(f"sqlite:///{data_dir / SQLITE_FILE}", future=True)
@@ -34,7 +37,8 @@ def sqlite_engine(data_dir: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("sealbox_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     check_sqlite_durability(engine)
     return engine

@@ -9,6 +9,8 @@ at a time and the later ones find nothing left to do.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select
@@ -16,10 +18,64 @@ from sqlalchemy import Connection, Engine, inspect, select
 from sealbox.server.store import schema
 from sealbox.server.store.engine import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+ADMIN_POLICY_NAME = "SealboxAdministrator"
+ADMIN_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+    }
+)
+
+
+def _to_v2(connection: Connection) -> None:
+    """Rotation and import columns; grants, identity policies, import tokens and the audit
+    log. Administrators get the identity policy that now carries their rights."""
+    columns = {
+        "kms_keys": [
+            "rotation_enabled BOOLEAN NOT NULL DEFAULT FALSE",
+            "rotation_period INTEGER",
+            "next_rotation FLOAT",
+            "on_demand_rotations INTEGER NOT NULL DEFAULT 0",
+        ],
+        "key_materials": [
+            "origin VARCHAR(16) NOT NULL DEFAULT 'AWS_KMS'",
+            "rotation_type VARCHAR(16)",
+            "pending_rotation BOOLEAN NOT NULL DEFAULT FALSE",
+            "expiration_model VARCHAR(32)",
+            "valid_to FLOAT",
+            "description TEXT",
+            "position INTEGER NOT NULL DEFAULT 0",
+        ],
+    }
+    for table, definitions in columns.items():
+        for definition in definitions:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {definition}")
+    connection.exec_driver_sql("CREATE INDEX kms_keys_by_next_rotation ON kms_keys (next_rotation)")
+    schema.metadata.create_all(
+        connection,
+        tables=[schema.grants, schema.user_policies, schema.import_tokens, schema.audit_log],
+    )
+    admins = connection.execute(
+        select(schema.access_keys.c.account, schema.access_keys.c.user_name).where(
+            schema.access_keys.c.admin
+        )
+    ).all()
+    for account, user_name in set(admins):
+        connection.execute(
+            schema.user_policies.insert().values(
+                account=account,
+                user_name=user_name,
+                policy_name=ADMIN_POLICY_NAME,
+                document=ADMIN_POLICY,
+                updated_at=time.time(),
+            )
+        )
+
 
 # UPGRADES[n] takes a store from version n to version n + 1.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _to_v2}
 
 
 def _version(connection: Connection) -> int | None:

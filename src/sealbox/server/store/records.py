@@ -37,6 +37,10 @@ class KeyRecord:
     pending_window: int | None
     policy: str
     current_material_id: str | None
+    rotation_enabled: bool = False
+    rotation_period: int | None = None
+    next_rotation: float | None = None
+    on_demand_rotations: int = 0
 
     @property
     def arn(self) -> str:
@@ -48,7 +52,18 @@ class MaterialRecord:
     key_id: str
     material_id: str
     created_at: float
-    wrapped: bytes
+    wrapped: bytes  # empty while imported material is deleted or expired
+    origin: str = "AWS_KMS"
+    rotation_type: str | None = None
+    pending_rotation: bool = False
+    expiration_model: str | None = None
+    valid_to: float | None = None
+    description: str | None = None
+    position: int = 0  # the order in which the key took on its materials
+
+    @property
+    def present(self) -> bool:
+        return bool(self.wrapped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ next request everywhere.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,8 +19,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Integer, Text, and_, cast, delete, func, select, update
 
+from sealbox.server.grants import Grant
 from sealbox.server.store import schema
-from sealbox.server.store.engine import SQLITE_FILE, sqlite_engine
+from sealbox.server.store.engine import READ_ONLY, SQLITE_FILE, sqlite_engine
+from sealbox.server.store.locking import NoLock, WriteLock
 from sealbox.server.store.migrations import migrate
 from sealbox.server.store.records import AccessKeyRecord, AliasRecord, KeyRecord, MaterialRecord
 
@@ -60,35 +64,62 @@ def _record(cls: Any, row: Any) -> Any:
 
 
 class Store:
-    def __init__(self, engine: Engine, watch: ChangeWatch) -> None:
+    def __init__(
+        self, engine: Engine, watch: ChangeWatch, write_lock: WriteLock | NoLock | None = None
+    ) -> None:
         self.engine = engine
         self.watch = watch
+        self.write_lock = write_lock or NoLock()
 
     @classmethod
     def open_sqlite(cls, data_dir: Path) -> Store:
         engine = sqlite_engine(data_dir)
         migrate(engine)
-        return cls(engine, SqliteChangeWatch(data_dir / SQLITE_FILE))
+        lock = WriteLock(data_dir / (SQLITE_FILE + ".writelock"))
+        return cls(engine, SqliteChangeWatch(data_dir / SQLITE_FILE), lock)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.write_lock.close()
 
     # -- transactions ---------------------------------------------------------
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction that also bumps the generation (all or nothing)."""
-        with self.engine.begin() as connection:
+        """A write transaction that also bumps the generation (all or nothing). Inside a
+        :meth:`unit_of_work` it joins that transaction instead of committing on its own."""
+        joined = _UNIT.get()
+        if joined is not None:
+            yield joined
+            return
+        with self.write_lock.held(), self.engine.begin() as connection:
             yield connection
-            connection.execute(
-                update(schema.meta)
-                .where(schema.meta.c.name == "generation")
-                .values(value=cast(cast(schema.meta.c.value, Integer) + 1, Text))
-            )
+            _bump_generation(connection)
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Connection]:
+        """One transaction for everything :meth:`write` does in this block: a request's state
+        change and its audit record commit together or not at all."""
+        with self.write_lock.held(), self.engine.begin() as connection:
+            token = _UNIT.set(connection)
+            try:
+                yield connection
+            finally:
+                _UNIT.reset(token)
+            _bump_generation(connection)
+
+    def in_unit_of_work(self) -> bool:
+        return _UNIT.get() is not None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+        """A read-only transaction; inside a :meth:`unit_of_work`, that transaction (so a
+        request reads its own writes, and never waits on the lock its own transaction holds)."""
+        joined = _UNIT.get()
+        if joined is not None:
+            yield joined
+            return
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
             yield connection
 
     # -- meta -------------------------------------------------------------------
@@ -181,14 +212,16 @@ class Store:
                 row = reader.execute(query).first()
         return None if row is None else _record(KeyRecord, row)
 
-    def materials(self, key_id: str) -> list[MaterialRecord]:
+    def materials(self, key_id: str, connection: Connection | None = None) -> list[MaterialRecord]:
         query = (
             select(schema.key_materials)
             .where(schema.key_materials.c.key_id == key_id)
-            .order_by(schema.key_materials.c.created_at)
+            .order_by(schema.key_materials.c.position)
         )
-        with self.read() as connection:
+        if connection is not None:
             return [_record(MaterialRecord, row) for row in connection.execute(query)]
+        with self.read() as reader:
+            return [_record(MaterialRecord, row) for row in reader.execute(query)]
 
     def list_keys(
         self, account: str, region: str, after: str | None, limit: int
@@ -207,7 +240,13 @@ class Store:
         )
 
     def delete_key(self, key_id: str, connection: Connection) -> None:
-        for table in (schema.tags, schema.aliases, schema.key_materials):
+        for table in (
+            schema.tags,
+            schema.aliases,
+            schema.key_materials,
+            schema.grants,
+            schema.import_tokens,
+        ):
             column = table.c.target_key_id if table is schema.aliases else table.c.key_id
             connection.execute(delete(table).where(column == key_id))
         connection.execute(delete(schema.kms_keys).where(schema.kms_keys.c.key_id == key_id))
@@ -312,6 +351,307 @@ class Store:
                 and_(schema.tags.c.key_id == key_id, schema.tags.c.tag_key.in_(tag_keys))
             )
         )
+
+    # -- materials (schema 2) -----------------------------------------------------------
+
+    def insert_material(self, record: MaterialRecord, connection: Connection) -> None:
+        """Add a material after the key's others (its position is assigned here)."""
+        values = _fields(record)
+        values["position"] = self.next_material_position(record.key_id, connection)
+        connection.execute(schema.key_materials.insert().values(**values))
+
+    def next_material_position(self, key_id: str, connection: Connection) -> int:
+        table = schema.key_materials
+        last = connection.execute(
+            select(func.max(table.c.position)).where(table.c.key_id == key_id)
+        ).scalar()
+        return 0 if last is None else int(last) + 1
+
+    def update_material(
+        self, key_id: str, material_id: str, connection: Connection, **values: Any
+    ) -> None:
+        table = schema.key_materials
+        connection.execute(
+            update(table)
+            .where(and_(table.c.key_id == key_id, table.c.material_id == material_id))
+            .values(**values)
+        )
+
+    def keys_due_for_rotation(self, now: float) -> list[str]:
+        table = schema.kms_keys
+        query = select(table.c.key_id).where(
+            and_(
+                table.c.rotation_enabled,
+                table.c.key_state == "Enabled",
+                table.c.next_rotation <= now,
+            )
+        )
+        with self.read() as connection:
+            return [str(key_id) for key_id in connection.execute(query).scalars()]
+
+    def keys_with_expiring_material(self, now: float) -> list[str]:
+        table = schema.key_materials
+        query = (
+            select(table.c.key_id)
+            .where(and_(table.c.valid_to <= now, table.c.wrapped != b""))
+            .distinct()
+        )
+        with self.read() as connection:
+            return [str(key_id) for key_id in connection.execute(query).scalars()]
+
+    # -- grants -------------------------------------------------------------------------
+
+    def insert_grant(self, grant: Grant, connection: Connection) -> None:
+        connection.execute(schema.grants.insert().values(**_grant_row(grant)))
+
+    def grants_of(self, key_id: str, connection: Connection | None = None) -> list[Grant]:
+        query = (
+            select(schema.grants)
+            .where(schema.grants.c.key_id == key_id)
+            .order_by(schema.grants.c.grant_id)
+        )
+        return self._grants(query, connection)
+
+    def grants_retirable_by(self, principal: str) -> list[Grant]:
+        query = (
+            select(schema.grants)
+            .where(schema.grants.c.retiring == principal)
+            .order_by(schema.grants.c.grant_id)
+        )
+        return self._grants(query, None)
+
+    def grant_by_token(self, token: str) -> Grant | None:
+        found = self._grants(select(schema.grants).where(schema.grants.c.token == token), None)
+        return found[0] if found else None
+
+    def delete_grant(self, grant_id: str, connection: Connection) -> bool:
+        result = connection.execute(
+            delete(schema.grants).where(schema.grants.c.grant_id == grant_id)
+        )
+        return bool(result.rowcount)
+
+    def _grants(self, query: Any, connection: Connection | None) -> list[Grant]:
+        if connection is not None:
+            rows = list(connection.execute(query))
+        else:
+            with self.read() as reader:
+                rows = list(reader.execute(query))
+        return [_grant(row) for row in rows]
+
+    # -- identity policies ----------------------------------------------------------------
+
+    def put_user_policy(
+        self, account: str, user_name: str, name: str, document: str, now: float
+    ) -> None:
+        table = schema.user_policies
+        with self.write() as connection:
+            connection.execute(
+                delete(table).where(
+                    and_(
+                        table.c.account == account,
+                        table.c.user_name == user_name,
+                        table.c.policy_name == name,
+                    )
+                )
+            )
+            connection.execute(
+                table.insert().values(
+                    account=account,
+                    user_name=user_name,
+                    policy_name=name,
+                    document=document,
+                    updated_at=now,
+                )
+            )
+
+    def user_policies(self, account: str, user_name: str) -> list[tuple[str, str]]:
+        table = schema.user_policies
+        query = (
+            select(table.c.policy_name, table.c.document)
+            .where(and_(table.c.account == account, table.c.user_name == user_name))
+            .order_by(table.c.policy_name)
+        )
+        with self.read() as connection:
+            return [(str(name), str(document)) for name, document in connection.execute(query)]
+
+    def delete_user_policy(self, account: str, user_name: str, name: str) -> bool:
+        table = schema.user_policies
+        with self.write() as connection:
+            result = connection.execute(
+                delete(table).where(
+                    and_(
+                        table.c.account == account,
+                        table.c.user_name == user_name,
+                        table.c.policy_name == name,
+                    )
+                )
+            )
+        return bool(result.rowcount)
+
+    # -- import tokens --------------------------------------------------------------------
+
+    def insert_import_token(
+        self, token: str, key_id: str, algorithm: str, wrapped_private_key: bytes, valid_to: float
+    ) -> None:
+        with self.write() as connection:
+            connection.execute(
+                schema.import_tokens.insert().values(
+                    token=token,
+                    key_id=key_id,
+                    algorithm=algorithm,
+                    wrapped_private_key=wrapped_private_key,
+                    valid_to=valid_to,
+                )
+            )
+
+    def import_token(self, token: str) -> Any:
+        with self.read() as connection:
+            return connection.execute(
+                select(schema.import_tokens).where(schema.import_tokens.c.token == token)
+            ).first()
+
+    # -- audit log ------------------------------------------------------------------------
+
+    def append_audit(self, rows: list[dict[str, Any]], connection: Connection) -> None:
+        connection.execute(schema.audit_log.insert(), rows)
+
+    def audit_appender(self) -> AuditAppender:
+        return AuditAppender(self)
+
+    def audit_chains(self) -> list[str]:
+        with self.read() as connection:
+            return [
+                str(c)
+                for c in connection.execute(select(schema.audit_log.c.chain).distinct()).scalars()
+            ]
+
+    def audit_rows(self, chain: str | None = None) -> Iterator[Any]:
+        table = schema.audit_log
+        query = select(table).order_by(table.c.chain, table.c.seq)
+        if chain is not None:
+            query = query.where(table.c.chain == chain)
+        with self.read() as connection:
+            yield from connection.execute(query)
+
+    def query_audit(
+        self,
+        *,
+        event_name: str | None = None,
+        principal: str | None = None,
+        error_code: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> Iterator[Any]:
+        """Rows matching every filter given, oldest first."""
+        table = schema.audit_log
+        query = select(table).order_by(table.c.event_time, table.c.chain, table.c.seq)
+        if event_name is not None:
+            query = query.where(table.c.event_name == event_name)
+        if principal is not None:
+            query = query.where(table.c.principal == principal)
+        if error_code is not None:
+            query = query.where(table.c.error_code == error_code)
+        if since is not None:
+            query = query.where(table.c.event_time >= since)
+        if until is not None:
+            query = query.where(table.c.event_time <= until)
+        with self.read() as connection:
+            yield from connection.execute(query)
+
+
+class AuditAppender:
+    """Appends batches of audit rows on a database connection of its own: one prepared
+    INSERT and one commit per batch, without the per-statement overhead of SQLAlchemy
+    on the busiest write path. Use it from one thread."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        compiled = schema.audit_log.insert().compile(dialect=store.engine.dialect)
+        self._sql = str(compiled)
+        self._order: list[str] | None = compiled.positiontup
+        self._begin = "BEGIN IMMEDIATE" if store.engine.dialect.name == "sqlite" else None
+        self._raw: Any = None
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Commit ``rows`` in one transaction; on any failure nothing is written."""
+        if self._raw is None:
+            self._raw = self._store.engine.raw_connection()
+        order = self._order
+        values = [tuple(row[c] for c in order) for row in rows] if order else rows
+        with self._store.write_lock.held():
+            cursor = self._raw.cursor()
+            try:
+                if self._begin is not None:
+                    cursor.execute(self._begin)
+                cursor.executemany(self._sql, values)
+                self._raw.commit()
+            except BaseException:
+                self.close()  # rolls back; the next batch starts on a fresh connection
+                raise
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                self._raw.rollback()
+            with contextlib.suppress(Exception):
+                self._raw.close()
+            self._raw = None
+
+
+_UNIT: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "sealbox_unit_of_work", default=None
+)
+
+
+def _bump_generation(connection: Connection) -> None:
+    connection.execute(
+        update(schema.meta)
+        .where(schema.meta.c.name == "generation")
+        .values(value=cast(cast(schema.meta.c.value, Integer) + 1, Text))
+    )
+
+
+def _grant_row(grant: Grant) -> dict[str, Any]:
+    return {
+        "grant_id": grant.grant_id,
+        "key_id": grant.key_id,
+        "name": grant.name,
+        "grantee": grant.grantee,
+        "retiring": grant.retiring,
+        "operations": json.dumps(sorted(grant.operations)),
+        "context_subset": None
+        if grant.context_subset is None
+        else json.dumps(dict(grant.context_subset)),
+        "context_equals": None
+        if grant.context_equals is None
+        else json.dumps(dict(grant.context_equals)),
+        "issuing_account": grant.issuing_account,
+        "created_at": grant.created_at,
+        "token": grant.token,
+    }
+
+
+def _grant(row: Any) -> Grant:
+    values = row._mapping
+    return Grant(
+        grant_id=values["grant_id"],
+        key_id=values["key_id"],
+        name=values["name"],
+        grantee=values["grantee"],
+        retiring=values["retiring"],
+        operations=frozenset(json.loads(values["operations"])),
+        context_subset=None
+        if values["context_subset"] is None
+        else json.loads(values["context_subset"]),
+        context_equals=None
+        if values["context_equals"] is None
+        else json.loads(values["context_equals"]),
+        issuing_account=values["issuing_account"],
+        created_at=values["created_at"],
+        token=values["token"],
+    )
 
 
 def _fields(record: Any) -> dict[str, Any]:

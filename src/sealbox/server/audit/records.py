@@ -1,0 +1,168 @@
+"""CloudTrail-shaped audit records. Never plaintext, data keys, blobs, tokens or secrets.
+
+Encryption contexts, key ids and policy documents are recorded, as CloudTrail
+records them: they are not secret. Every blob-typed member of a request or
+response (Plaintext, CiphertextBlob, EncryptedKeyMaterial, ImportToken, ...) is
+left out by type, and grant tokens by name, so a new secret field cannot slip in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sealbox.server.principals import Principal
+
+EVENT_VERSION = "1.11"
+MAX_RECORD = 16 * 1024  # bytes of JSON; larger parameters are summarized
+_WITHHELD = frozenset({"GrantTokens", "GrantToken", "Recipient", "ImportToken", "PublicKey"})
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+# Members whose value is a map of the caller's own keys, recorded as given.
+_MAPS = frozenset(
+    {
+        "EncryptionContext",
+        "SourceEncryptionContext",
+        "DestinationEncryptionContext",
+        "EncryptionContextSubset",
+        "EncryptionContextEquals",
+    }
+)
+
+
+def _camel_tree(value: Any) -> Any:
+    """Member names in camelCase at every depth, as CloudTrail writes them."""
+    if isinstance(value, dict):
+        return {_camel(k): v if k in _MAPS else _camel_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_tree(item) for item in value]
+    return value
+
+
+def _scrub(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    kept = {k: v for k, v in values.items() if k not in _WITHHELD and not isinstance(v, bytes)}
+    scrubbed: dict[str, Any] = _camel_tree(kept)
+    return scrubbed
+
+
+def _time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def service_event(
+    *, moment: float, event_name: str, key_arn: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A change the service made on its own: automatic rotation, deletion after the waiting
+    period, expiry of imported key material."""
+    account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+    record: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"accountId": account, "invokedBy": "kms.amazonaws.com"},
+        "eventTime": _time(moment),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": "kms.amazonaws.com",
+        "userAgent": "kms.amazonaws.com",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "resources": [{"accountId": account, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "serviceEventDetails": {"keyId": key_arn.rsplit("/", 1)[1]},
+        "eventCategory": "Management",
+    }
+    if details:
+        record["additionalEventData"] = details
+    return record
+
+
+def build(
+    *,
+    request_id: str,
+    moment: float,
+    operation: str,
+    region: str,
+    source_ip: str,
+    user_agent: str,
+    principal: Principal | None,
+    access_key_id: str | None,
+    params: dict[str, Any] | None,
+    result: dict[str, Any] | None,
+    error: tuple[str, str] | None,
+    key_arns: list[str],
+    read_only: bool,
+) -> dict[str, Any]:
+    """One record for one request, allowed or refused."""
+    if principal is not None:
+        identity: dict[str, Any] = {
+            "type": "IAMUser",
+            "principalId": principal.access_key_id,
+            "arn": principal.arn,
+            "accountId": principal.account,
+            "accessKeyId": principal.access_key_id,
+            "userName": principal.user_name,
+        }
+    else:  # unauthenticated: recorded compactly
+        identity = {
+            "type": "Unknown",
+            **({"accessKeyId": access_key_id[:32]} if access_key_id else {}),
+        }
+    record: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": identity,
+        "eventTime": _time(moment),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": operation,
+        "awsRegion": region,
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent[:256],
+        "requestParameters": _scrub(params),
+        "responseElements": None if read_only else _scrub(result),
+        "requestID": request_id,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": read_only,
+        "resources": [
+            {"accountId": arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": arn}
+            for arn in dict.fromkeys(key_arns)
+        ],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": principal.account if principal is not None else "",
+        "eventCategory": "Management",
+    }
+    if result is not None and result.get("KeyMaterialId"):
+        record["additionalEventData"] = {"keyMaterialId": result["KeyMaterialId"]}
+    if error is not None:
+        record["errorCode"], record["errorMessage"] = error
+    return record
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    """The record as stored and MACed: canonical JSON of at most MAX_RECORD bytes (larger
+    parameters are replaced by a summary of their names)."""
+    body = _canonical(record)
+    if len(body) <= MAX_RECORD:
+        return body
+    record = dict(record)
+    for field in ("requestParameters", "responseElements"):
+        if record.get(field):
+            record[field] = {"truncated": True, "keys": sorted(record[field])[:50]}
+    if "errorMessage" in record:
+        record["errorMessage"] = record["errorMessage"][:1024]
+    return _canonical(record)
+
+
+def _canonical(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,184 @@
+"""EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations.
+
+Every rotation adds a new key material; new encryptions use it, every older
+ciphertext still decrypts with the material its blob names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sealbox.server.errors import (
+    DisabledException,
+    KMSInvalidStateException,
+    LimitExceededException,
+    NotFoundException,
+    UnsupportedOperationException,
+)
+from sealbox.server.lifecycle import DAY, ON_DEMAND_ROTATION_LIMIT, new_material
+from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.policy import ContextValue
+from sealbox.server.service import Caller, KeyEntry, KmsService
+from sealbox.server.store.records import KeyRecord, MaterialRecord
+
+DEFAULT_PERIOD_DAYS = 365
+
+
+def _rotatable(
+    service: KmsService,
+    caller: Caller,
+    key_param: str,
+    action: str,
+    condition_keys: dict[str, ContextValue] | None = None,
+) -> KeyEntry:
+    entry = service.resolve(caller, key_param, aliases=False)
+    service.authorize(caller, action, entry, context=condition_keys)
+    state = entry.record.key_state
+    if state == "Disabled":
+        raise DisabledException(f"{entry.record.arn} is disabled.")
+    if state in ("PendingDeletion", "PendingImport"):
+        what = "pending deletion" if state == "PendingDeletion" else "pending import"
+        raise KMSInvalidStateException(f"{entry.record.arn} is {what}.")
+    return entry
+
+
+def _last_rotation(service: KmsService, record: KeyRecord) -> float:
+    dates = [m.created_at for m in service.store.materials(record.key_id) if m.rotation_type]
+    return max(dates, default=record.created_at)
+
+
+@operation("EnableKeyRotation")
+def enable_key_rotation(service: KmsService, caller: Caller, params: Params) -> Result:
+    period = params.get("RotationPeriodInDays", DEFAULT_PERIOD_DAYS)
+    entry = _rotatable(
+        service,
+        caller,
+        params["KeyId"],
+        "EnableKeyRotation",
+        {"kms:rotationperiodindays": str(period)},
+    )
+    if entry.record.origin != "AWS_KMS":
+        raise UnsupportedOperationException(
+            f"{entry.record.arn} has imported key material: it rotates on demand only (RotateKeyOnDemand)."
+        )
+    # AWS schedules the next rotation from the last one (or the key's creation).
+    next_rotation = _last_rotation(service, entry.record) + period * DAY
+    with service.store.write() as connection:
+        service.store.update_key(
+            entry.record.key_id,
+            connection,
+            rotation_enabled=True,
+            rotation_period=period,
+            next_rotation=next_rotation,
+        )
+    service.forget()
+    return {}
+
+
+@operation("DisableKeyRotation")
+def disable_key_rotation(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = _rotatable(service, caller, params["KeyId"], "DisableKeyRotation")
+    with service.store.write() as connection:
+        service.store.update_key(
+            entry.record.key_id, connection, rotation_enabled=False, next_rotation=None
+        )
+    service.forget()
+    return {}
+
+
+@operation("GetKeyRotationStatus")
+def get_key_rotation_status(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = service.resolve(caller, params["KeyId"], aliases=False)
+    service.authorize(caller, "GetKeyRotationStatus", entry)
+    record = entry.record
+    result: dict[str, Any] = {"KeyRotationEnabled": record.rotation_enabled, "KeyId": record.arn}
+    if record.rotation_enabled:
+        result["RotationPeriodInDays"] = record.rotation_period
+        result["NextRotationDate"] = record.next_rotation
+    return result
+
+
+@operation("RotateKeyOnDemand")
+def rotate_key_on_demand(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = _rotatable(service, caller, params["KeyId"], "RotateKeyOnDemand")
+    key_id = entry.record.key_id
+    with service.store.write() as connection:
+        record = service.store.get_key(key_id, connection)
+        if record is None:
+            raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
+        if record.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT:
+            raise LimitExceededException(
+                f"{record.arn} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand rotations."
+            )
+        now = service.clock.now()
+        if record.origin == "AWS_KMS":
+            new_material(service, record, "ON_DEMAND", now, connection)
+        else:
+            pending = [
+                m
+                for m in service.store.materials(key_id, connection)
+                if m.pending_rotation and m.present
+            ]
+            if not pending:
+                raise KMSInvalidStateException(
+                    f"{record.arn} has no imported key material pending rotation; "
+                    "import NEW_KEY_MATERIAL first."
+                )
+            service.store.update_material(
+                key_id,
+                pending[-1].material_id,
+                connection,
+                pending_rotation=False,
+                rotation_type="ON_DEMAND",
+                created_at=now,
+                position=service.store.next_material_position(key_id, connection),
+            )
+            service.store.update_key(
+                key_id, connection, current_material_id=pending[-1].material_id
+            )
+        service.store.update_key(
+            key_id, connection, on_demand_rotations=record.on_demand_rotations + 1
+        )
+    service.forget()
+    return {"KeyId": entry.record.arn}
+
+
+def material_entry(record: KeyRecord, material: MaterialRecord) -> dict[str, Any]:
+    if material.material_id == record.current_material_id:
+        state = "CURRENT"
+    else:
+        state = "PENDING_ROTATION" if material.pending_rotation else "NON_CURRENT"
+    entry: dict[str, Any] = {
+        "KeyId": record.arn,
+        "KeyMaterialId": material.material_id,
+        "KeyMaterialState": state,
+    }
+    if material.rotation_type:
+        entry["RotationDate"] = material.created_at
+        entry["RotationType"] = material.rotation_type
+    if material.origin == "EXTERNAL":
+        entry["ImportState"] = "IMPORTED" if material.present else "PENDING_IMPORT"
+        if material.expiration_model:
+            entry["ExpirationModel"] = material.expiration_model
+        if material.valid_to is not None:
+            entry["ValidTo"] = material.valid_to
+        if material.description:
+            entry["KeyMaterialDescription"] = material.description
+    return entry
+
+
+@operation("ListKeyRotations")
+def list_key_rotations(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = service.resolve(caller, params["KeyId"], aliases=False)
+    service.authorize(caller, "ListKeyRotations", entry)
+    limit, after = page_request(params, 100, valid=lambda position: position.isdigit())
+    materials = service.store.materials(entry.record.key_id)
+    if params.get("IncludeKeyMaterial", "ROTATIONS_ONLY") == "ROTATIONS_ONLY":
+        materials = [m for m in materials if m.rotation_type]
+    # positions as fixed-width text: a marker compares as text, and a forged one cannot crash us
+    listed = [(f"{i:08d}", m) for i, m in enumerate(materials)]
+    if after is not None:
+        listed = [(i, m) for i, m in listed if i > after]
+    shown, more = page_result(listed, limit, lambda item: item[0])
+    return {"Rotations": [material_entry(entry.record, m) for _, m in shown], **more}
