@@ -403,3 +403,27 @@ def test_request_alias_condition(server: InProcessServer, kms: Any, dev: Any) ->
     dev.encrypt(KeyId="alias/app", Plaintext=b"p")
     dev.encrypt(KeyId=f"arn:aws:kms:us-east-1:{DEV_ACCOUNT}:alias/app", Plaintext=b"p")
     denied(dev.encrypt, KeyId=key, Plaintext=b"p")
+
+
+def test_update_alias_needs_permission_on_both_keys(
+    server: InProcessServer, kms: Any, dev: Any
+) -> None:
+    first = kms.create_key()["KeyMetadata"]["Arn"]
+    second = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/moving", TargetKeyId=first)
+    alias_arn = f"arn:aws:kms:us-east-1:{DEV_ACCOUNT}:alias/moving"
+    server.put_user_policy(
+        DEV_ACCOUNT,
+        "dev",
+        "Move",
+        [{"Effect": "Allow", "Action": "kms:UpdateAlias", "Resource": [alias_arn, second]}],
+    )
+    denied(dev.update_alias, AliasName="alias/moving", TargetKeyId=second)  # not on the first key
+    server.put_user_policy(
+        DEV_ACCOUNT,
+        "dev",
+        "Move",
+        [{"Effect": "Allow", "Action": "kms:UpdateAlias", "Resource": [alias_arn, first, second]}],
+    )
+    dev.update_alias(AliasName="alias/moving", TargetKeyId=second)
+    assert kms.describe_key(KeyId="alias/moving")["KeyMetadata"]["Arn"] == second

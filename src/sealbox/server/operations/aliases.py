@@ -77,6 +77,9 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
         current = service.store.get_alias(caller.account, caller.region, name, connection)
         if current is None:
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
+        previous = service.key(current.target_key_id)
+        if previous is not None:  # as in AWS: permission on the key it leaves too
+            service.authorize(caller, "UpdateAlias", previous)
         service.store.retarget_alias(
             caller.account,
             caller.region,
