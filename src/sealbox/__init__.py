@@ -25,6 +25,8 @@ from sealbox._version import __version__
 
 if typing.TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
     from sealbox.api import EncryptionClient as EncryptionClient
+    from sealbox.caching import CachingCryptoMaterialsManager as CachingCryptoMaterialsManager
+    from sealbox.caching import LocalCryptoMaterialsCache as LocalCryptoMaterialsCache
     from sealbox.cmm import CryptoMaterialsManager as CryptoMaterialsManager
     from sealbox.cmm import DecryptionMaterialsRequest as DecryptionMaterialsRequest
     from sealbox.cmm import DefaultCryptoMaterialsManager as DefaultCryptoMaterialsManager
@@ -44,6 +46,8 @@ if typing.TYPE_CHECKING:  # explicit re-exports for type checkers; at run time s
 
 _HOMES = {
     "Algorithm": "sealbox.format.suites",
+    "CachingCryptoMaterialsManager": "sealbox.caching",
+    "LocalCryptoMaterialsCache": "sealbox.caching",
     "CommitmentPolicy": "sealbox.format.suites",
     "ContentType": "sealbox.format.suites",
     "CryptoMaterialsManager": "sealbox.cmm",
@@ -64,6 +68,7 @@ _HOMES = {
 
 __all__ = [
     "Algorithm",
+    "CachingCryptoMaterialsManager",
     "CommitmentPolicy",
     "ContentType",
     "CryptoMaterialsManager",
@@ -75,6 +80,7 @@ __all__ = [
     "EncryptionMaterials",
     "EncryptionMaterialsRequest",
     "ErrorCode",
+    "LocalCryptoMaterialsCache",
     "MessageHeader",
     "RequiredEncryptionContextCMM",
     "SealboxError",
@@ -87,7 +93,7 @@ __all__ = [
 def __getattr__(name: str) -> typing.Any:
     home = _HOMES.get(name)
     if home is None:
-        if name in ("keyrings", "errors", "testing"):
+        if name in ("caching", "keyrings", "errors", "testing"):
             return importlib.import_module(f"sealbox.{name}")
         raise AttributeError(f"module 'sealbox' has no attribute {name!r}")
     value = getattr(importlib.import_module(home), name)

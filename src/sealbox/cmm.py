@@ -181,9 +181,10 @@ class DefaultCryptoMaterialsManager:
         return materials
 
 
-def _as_cmm(
+def as_materials_manager(
     underlying_cmm: CryptoMaterialsManager | None, keyring: Keyring | None
 ) -> CryptoMaterialsManager:
+    """The materials manager to wrap: exactly one of a CMM or a keyring (made a default CMM)."""
     if (underlying_cmm is None) == (keyring is None):
         raise UsageError("pass exactly one of underlying_cmm= or keyring=")
     if keyring is not None:
@@ -212,7 +213,7 @@ class RequiredEncryptionContextCMM:
         if not keys or not all(isinstance(k, str) for k in keys):
             raise UsageError("required_encryption_context_keys must be a non-empty set of str")
         self.required_encryption_context_keys = keys
-        self.underlying_cmm = _as_cmm(underlying_cmm, keyring)
+        self.underlying_cmm = as_materials_manager(underlying_cmm, keyring)
 
     def _missing(self, context: Mapping[str, str]) -> Sequence[str]:
         return sorted(self.required_encryption_context_keys - context.keys())

@@ -33,6 +33,7 @@ FORBIDDEN = {
     ),
     "sealbox.keyrings": ("sealbox.api", "sealbox.streaming", "sealbox.cli", "sealbox.server"),
     "sealbox.cmm": ("sealbox.api", "sealbox.streaming", "sealbox.cli", "sealbox.server"),
+    "sealbox.caching": ("sealbox.api", "sealbox.streaming", "sealbox.cli", "sealbox.server"),
     "sealbox.api": ("sealbox.cli", "sealbox.server"),
     "sealbox.streaming": ("sealbox.cli", "sealbox.server"),
     "sealbox.encryptor": ("sealbox.cli", "sealbox.server", "sealbox.api"),

@@ -93,7 +93,7 @@ class ParsedHeader:
     length: int  # header body + header authentication
 
 
-def _edk_bytes(edk: EncryptedDataKey) -> bytes:
+def serialize_edk(edk: EncryptedDataKey) -> bytes:
     # Count UTF-8 bytes: references before 4.0.1 wrote the character count.
     provider_id = edk.provider_id.encode("utf-8")
     parts = (provider_id, edk.provider_info, edk.ciphertext)
@@ -133,7 +133,7 @@ def serialize_header_body(header: MessageHeader) -> bytes:
     parts.append(struct.pack(">H", len(context)))  # AAD length
     parts.append(context)
     parts.append(struct.pack(">H", len(edks)))  # EDK count
-    parts.extend(_edk_bytes(edk) for edk in edks)
+    parts.extend(serialize_edk(edk) for edk in edks)
     if algorithm.message_version == 1:
         # content type, reserved (4 zero bytes), IV length, frame length
         parts.append(struct.pack(">BIBI", header.content_type, 0, IV_LENGTH, header.frame_length))

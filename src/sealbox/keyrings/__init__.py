@@ -1,8 +1,18 @@
 """Keyrings: where data keys are generated, wrapped and unwrapped."""
 
+from sealbox.keyrings.aws_kms import AwsKmsDiscoveryKeyring, AwsKmsKeyring, DiscoveryFilter
 from sealbox.keyrings.base import Keyring
 from sealbox.keyrings.multi import MultiKeyring
 from sealbox.keyrings.raw_aes import RawAESKeyring
 from sealbox.keyrings.raw_rsa import PaddingScheme, RawRSAKeyring
 
-__all__ = ["Keyring", "MultiKeyring", "PaddingScheme", "RawAESKeyring", "RawRSAKeyring"]
+__all__ = [
+    "AwsKmsDiscoveryKeyring",
+    "AwsKmsKeyring",
+    "DiscoveryFilter",
+    "Keyring",
+    "MultiKeyring",
+    "PaddingScheme",
+    "RawAESKeyring",
+    "RawRSAKeyring",
+]
