@@ -91,9 +91,14 @@ def test_usage_errors_exit_2(sealbox_cli: Run) -> None:
         no_key.returncode == 2
         and b"no wrapping key given; add one, e.g. -w key=my.key" in no_key.stderr
     )
-    missing_key = sealbox_cli("encrypt", "-w", "key=nope.json", stdin=b"x")
+    missing_key = sealbox_cli("encrypt", "-w", "provider=raw-aes", "key=nope.json", stdin=b"x")
     assert (
         missing_key.returncode == 2 and b"nope.json: cannot read the key file" in missing_key.stderr
+    )
+    neither = sealbox_cli("encrypt", "-w", "key=nope.json", stdin=b"x")
+    assert neither.returncode == 2 and neither.stderr == (
+        b"sealbox: error: key=nope.json: no such key file, and not a KMS key identifier "
+        b"(a key ARN, alias/NAME or key id); make a key file with: sealbox keygen -o FILE\n"
     )
     bad_attribute = sealbox_cli("encrypt", "-w", "key=k.json", "colour=blue", stdin=b"x")
     assert (

@@ -24,11 +24,15 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
+    #: the words being parsed, so that a typo is matched against its own command's flags
+    words: Sequence[str] = ()
+
     def _known_flags(self) -> list[str]:
         flags = [flag for action in self._actions for flag in action.option_strings]
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
-                for sub in action.choices.values():
+                chosen = [action.choices[w] for w in self.words[:1] if w in action.choices]
+                for sub in chosen or action.choices.values():
                     flags += [flag for a in sub._actions for flag in a.option_strings]
         return flags
 
@@ -46,7 +50,38 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _wrapping_keys(parser: argparse.ArgumentParser) -> None:
+class _Once(argparse.Action):
+    """A single-valued flag given twice is a mistake, not a silent override."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, f"_seen_{self.dest}", False):
+            parser.error(f"argument {'/'.join(self.option_strings)}: given twice")
+        setattr(namespace, f"_seen_{self.dest}", True)
+        setattr(namespace, self.dest, values)
+
+
+def _crypt_options(parser: argparse.ArgumentParser, mode: str) -> None:
+    """The aws-encryption-cli flag set, with stdin/stdout defaults and metadata off by default."""
+    parser.add_argument(
+        "-i",
+        "--input",
+        default="-",
+        action=_Once,
+        help="a file, a directory (with -r), a glob pattern, s3://BUCKET/KEY, or - for stdin (default)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        action=_Once,
+        help="a file, a directory, s3://BUCKET/KEY, or - for stdout (default)",
+    )
     parser.add_argument(
         "-w",
         "--wrapping-keys",
@@ -54,16 +89,16 @@ def _wrapping_keys(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="ATTR=VALUE",
         default=[],
-        help="a wrapping key: provider=raw-aes key=FILE, or provider=raw-rsa key=PEM "
-        "[padding=oaep-sha256|oaep-sha1|oaep-sha384|oaep-sha512|pkcs1]; optional namespace= and name= "
-        "override what the key file says. Repeat -w for more keys; the first key generates the data key.",
-    )
-
-
-def _io(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", default="-", help="input file, or - for stdin (default)")
-    parser.add_argument(
-        "-o", "--output", default="-", help="output file, or - for stdout (default)"
+        help="a group of wrapping keys: key=KMS_KEY [key=…] [region=R] [profile=P]"
+        + (
+            " | discovery=true [discovery-account=ID … discovery-partition=aws]"
+            if mode == "decrypt"
+            else ""
+        )
+        + " (provider=aws-kms, the default), or provider=raw-aes key=FILE, or provider=raw-rsa "
+        "key=PEM [padding=oaep-sha256|oaep-sha1|oaep-sha384|oaep-sha512|pkcs1] [namespace=] [name=]. "
+        "Without provider=, a key= naming an existing file is a key file. Repeat -w for more "
+        "groups; the first key generates the data key.",
     )
     parser.add_argument(
         "-c",
@@ -72,26 +107,91 @@ def _io(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="KEY=VALUE",
         default=[],
-        help="encryption context pairs (on decrypt: pairs that must match, or bare keys that must exist)",
+        help="the encryption context"
+        if mode == "encrypt"
+        else "pairs that the message's encryption context must have, or bare keys it must contain",
     )
     parser.add_argument(
         "--commitment-policy",
         default="require-encrypt-require-decrypt",
+        action=_Once,
         choices=[
             "forbid-encrypt-allow-decrypt",
             "require-encrypt-allow-decrypt",
             "require-encrypt-require-decrypt",
         ],
     )
+    metadata = parser.add_mutually_exclusive_group()
+    metadata.add_argument(
+        "-S", "--suppress-metadata", action="store_true", help="write no metadata (the default)"
+    )
+    metadata.add_argument(
+        "--metadata-output",
+        metavar="FILE",
+        action=_Once,
+        help="append one JSON line per file processed (mode, input, output, header); - for stdout",
+    )
+    parser.add_argument(
+        "--overwrite-metadata", action="store_true", help="truncate the metadata file first"
+    )
+    parser.add_argument(
+        "-r",
+        "-R",
+        "--recursive",
+        action="store_true",
+        help="process the files under a directory input",
+    )
+    parser.add_argument(
+        "--suffix",
+        nargs="?",
+        const="",
+        action=_Once,
+        help=f"appended to names written into a directory output (default .{mode}ed; bare --suffix: none)",
+    )
     parser.add_argument(
         "--encode", action="store_true", help="write the output as Base64 text (safe in shells)"
+    )
+    parser.add_argument(
+        "--decode",
+        action="store_true",
+        help="read the input as Base64 text"
+        + (
+            " (detected without this flag when it starts like a message)"
+            if mode == "decrypt"
+            else ""
+        ),
     )
     parser.add_argument(
         "--max-encrypted-data-keys",
         type=int,
         metavar="N",
+        action=_Once,
         help="refuse messages with more encrypted data keys than N (default: no limit)",
     )
+    parser.add_argument(
+        "-b",
+        "--buffer",
+        action="store_true",
+        help="hold all output until the whole message has verified (files are always written whole)",
+    )
+    parser.add_argument(
+        "--caching",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="cache data keys: capacity=N max_age=SECONDS [max_messages_encrypted=N] "
+        "[max_bytes_encrypted=N]",
+    )
+    overwrite = parser.add_mutually_exclusive_group()
+    overwrite.add_argument(
+        "--interactive", action="store_true", help="ask before overwriting an existing file"
+    )
+    overwrite.add_argument(
+        "--no-overwrite", action="store_true", help="skip inputs whose output file exists"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail on stderr (-v … -vvvv)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no warnings or progress")
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -102,30 +202,32 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sealbox", description="Envelope encryption you can run yourself.")
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog="sealbox",
+        description="Envelope encryption you can run yourself. "
+        "aws-encryption-cli spellings work too: sealbox -e|-d|--decrypt-unsigned [flags].",
+    )
     parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    encrypt = commands.add_parser("encrypt", help="encrypt a file or stdin into a message")
-    _io(encrypt)
-    _wrapping_keys(encrypt)
+    encrypt = commands.add_parser(
+        "encrypt", help="encrypt files, stdin or S3 objects into messages (also: sealbox -e)"
+    )
+    _crypt_options(encrypt, "encrypt")
     encrypt.add_argument(
         "--algorithm",
+        action=_Once,
         help="suite name or id, e.g. AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 or 0x0578",
     )
-    encrypt.add_argument("--frame-length", type=int, default=4096, metavar="BYTES")
+    encrypt.add_argument("--frame-length", type=int, default=4096, metavar="BYTES", action=_Once)
     encrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_encrypt"))
 
-    decrypt = commands.add_parser("decrypt", help="decrypt a message from a file or stdin")
-    _io(decrypt)
-    _wrapping_keys(decrypt)
-    decrypt.add_argument(
-        "--decode",
-        action="store_true",
-        help="read the input as Base64 text (detected automatically when it starts like a message)",
+    decrypt = commands.add_parser(
+        "decrypt", help="decrypt messages from files, stdin or S3 objects (also: sealbox -d)"
     )
+    _crypt_options(decrypt, "decrypt")
     decrypt.add_argument(
         "--decrypt-unsigned",
         action="store_true",
@@ -135,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-length",
         type=int,
         metavar="BYTES",
+        action=_Once,
         help="refuse frames (or non-framed bodies) longer than BYTES",
     )
     decrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_decrypt"))
@@ -266,13 +369,51 @@ def _lazy(module: str, function: str) -> Handler:
     return run
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised so that partial outputs are cleaned up on the way out."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    import logging
+
+    verbosity = getattr(args, "verbose", 0)
+    if getattr(args, "quiet", False):
+        level = logging.ERROR
+    else:
+        level = (
+            (logging.WARNING, logging.INFO)[min(verbosity, 1)] if verbosity < 2 else logging.DEBUG
+        )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sealbox: %(levelname)s: %(message)s"))
+    cli = logging.getLogger("sealbox.cli")
+    cli.addHandler(handler)
+    cli.setLevel(level)
+    cli.propagate = False
+    if verbosity >= 3:  # -vvv: the libraries we call too; -vvvv: at debug level
+        logging.basicConfig(level=logging.INFO if verbosity == 3 else logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):
         # Behave like other Unix filters when the reader goes away (`sealbox ... | head`).
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    args = build_parser().parse_args(argv)
+    from sealbox.cli.argfiles import command_form, expand_argfiles
     from sealbox.errors import SealboxError, UsageError
 
+    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        words = command_form(expand_argfiles(words), _COMMANDS)
+    except UsageError as error:
+        parser.error(str(error))
+    parser.words = words
+    args = parser.parse_args(words)
+    _configure_logging(args)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result: int = args.handler(args)
     except UsageError as error:
@@ -282,6 +423,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sealbox: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("sealbox: interrupted", file=sys.stderr)
+        print("sealbox: interrupted; no output was written", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("sealbox: terminated; no output was written", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return result
+
+
+_COMMANDS = ("encrypt", "decrypt", "keygen", "serve", "admin", "audit", "inspect")

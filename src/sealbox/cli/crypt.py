@@ -1,27 +1,65 @@
-"""``sealbox encrypt`` and ``sealbox decrypt``: stream a message between files."""
+"""``sealbox encrypt`` and ``sealbox decrypt``: stream messages between files, pipes and S3.
+
+One command may process many files (``-r``, globs); each is a
+:class:`~sealbox.cli.locations.Transfer` done on its own, and its output
+appears only once it is complete (a file is renamed into place, an S3 upload
+completes). With several files, a failure is reported and the rest continue;
+the exit status is then 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import shutil
+import stat
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Literal
 
 import sealbox
 from sealbox._source import Reader
 from sealbox.cli.codec import Base64DecodingReader, Base64Encoder, looks_base64
+from sealbox.cli.locations import STDIO, Transfer, is_s3, plan
+from sealbox.cli.metadata import MetadataWriter, header_record, location_name
 from sealbox.cli.output import atomic_output
+from sealbox.cli.progress import CountingReader, Progress
 from sealbox.cli.wrapping import keyring_from_groups
 from sealbox.errors import ErrorCode, SealboxError, UsageError
+from sealbox.format.header import MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
+from sealbox.keyrings.base import Keyring
+
+log = logging.getLogger("sealbox.cli")
+
+Mode = Literal["encrypt", "decrypt", "decrypt-unsigned"]
+Overwrite = Literal["always", "never", "ask"]
+_CHUNK = 1 << 20
 
 
-def _client(args: argparse.Namespace) -> sealbox.EncryptionClient:
-    return sealbox.EncryptionClient(
-        commitment_policy=CommitmentPolicy(args.commitment_policy),
-        max_encrypted_data_keys=args.max_encrypted_data_keys,
-    )
+@dataclass
+class Job:
+    """What every file of one command shares."""
+
+    mode: Mode
+    client: sealbox.EncryptionClient
+    keyring: Keyring
+    materials_manager: Any  # a caching CMM when --caching is given
+    context: dict[str, str]
+    required_keys: list[str]
+    metadata: MetadataWriter
+    overwrite: Overwrite
+    encode: bool
+    decode: bool
+    buffer: bool
+    progress: bool
+    algorithm: Algorithm | None = None
+    frame_length: int = 4096
+    max_length: int | None = None
 
 
 def _pairs(groups: Iterable[list[str]], *, bare_keys: bool) -> tuple[dict[str, str], list[str]]:
@@ -42,48 +80,97 @@ def _pairs(groups: Iterable[list[str]], *, bare_keys: bool) -> tuple[dict[str, s
     return context, required
 
 
-def _open_input(stack: ExitStack, path: str) -> BinaryIO:
-    if path == "-":
-        return sys.stdin.buffer
+_CACHING_LIMITS = {
+    "capacity": int,
+    "max_age": float,
+    "max_messages_encrypted": int,
+    "max_bytes_encrypted": int,
+}
+
+
+def _caching(words: list[str] | None, keyring: Keyring) -> Any:
+    if words is None:
+        return None
+    settings: dict[str, Any] = {}
+    for word in words:
+        name, _, value = word.partition("=")
+        kind = _CACHING_LIMITS.get(name)
+        if kind is None:
+            raise UsageError(f"--caching {word}: use {'=N '.join(_CACHING_LIMITS)}=N")
+        try:
+            settings[name] = kind(value)
+        except ValueError:
+            raise UsageError(f"--caching {word}: {value!r} is not a number") from None
+    missing = [n for n in ("capacity", "max_age") if n not in settings]
+    if missing:
+        raise UsageError(
+            f"--caching needs {' and '.join(f'{n}=' for n in missing)} (e.g. capacity=10 max_age=60)"
+        )
+    cache = sealbox.LocalCryptoMaterialsCache(settings.pop("capacity"))
+    return sealbox.CachingCryptoMaterialsManager(cache=cache, keyring=keyring, **settings)
+
+
+def _job(args: argparse.Namespace, mode: Mode) -> Job:
+    context, required = _pairs(args.encryption_context, bare_keys=mode != "encrypt")
+    keyring = keyring_from_groups(args.wrapping_keys, "encrypt" if mode == "encrypt" else "decrypt")
+    if args.metadata_output is not None and args.metadata_output == args.output == STDIO:
+        raise UsageError("--metadata-output - and output to stdout would mix; send one to a file")
+    overwrite: Overwrite = "never" if args.no_overwrite else "ask" if args.interactive else "always"
+    return Job(
+        mode=mode,
+        client=sealbox.EncryptionClient(
+            commitment_policy=CommitmentPolicy(args.commitment_policy),
+            max_encrypted_data_keys=args.max_encrypted_data_keys,
+        ),
+        keyring=keyring,
+        materials_manager=_caching(args.caching, keyring),
+        context=context,
+        required_keys=required,
+        metadata=MetadataWriter(args.metadata_output, overwrite=args.overwrite_metadata),
+        overwrite=overwrite,
+        encode=args.encode,
+        decode=args.decode,
+        buffer=args.buffer,
+        progress=not args.quiet,
+        algorithm=Algorithm.from_name(args.algorithm) if getattr(args, "algorithm", None) else None,
+        frame_length=getattr(args, "frame_length", 4096),
+        max_length=getattr(args, "max_length", None),
+    )
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def _open_source(stack: ExitStack, location: str) -> tuple[BinaryIO, int | None]:
+    if location == STDIO:
+        return sys.stdin.buffer, _regular_size(sys.stdin.buffer)
+    if is_s3(location):
+        from sealbox.cli.s3 import open_object
+
+        body, size = open_object(location)
+        stack.callback(body.close)
+        return body, size
     try:
-        return stack.enter_context(open(path, "rb"))
+        handle = stack.enter_context(open(location, "rb"))
     except OSError as error:
         raise UsageError(
-            f"cannot read input {path}: {error.strerror}", code=ErrorCode.INVALID_SOURCE
+            f"cannot read input {location}: {error.strerror}", code=ErrorCode.INVALID_SOURCE
         ) from None
+    return handle, _regular_size(handle)
 
 
-def _refuse_terminal(path: str) -> None:
-    if path == "-" and sys.stdout.isatty():
-        raise UsageError(
-            "refusing to write binary data to a terminal; redirect it (> FILE) or use -o FILE"
-        )
-
-
-def _copy(stream: Iterable[bytes], output: str, *, encode: bool = False) -> None:
-    if not encode:
-        _refuse_terminal(output)
-    with atomic_output(output) as sink:
-        encoder = Base64Encoder() if encode else None
-        for chunk in stream:
-            sink.write(encoder.feed(chunk) if encoder else chunk)
-        if encoder:
-            sink.write(encoder.finish())
-
-
-def _decoded(source: BinaryIO, *, force: bool) -> Reader | BinaryIO:
-    """The message bytes of ``source``: Base64 text is decoded when asked (--decode)
-    or when it is unmistakable (a message in Base64 starts with 'AY' or 'Ag')."""
-    prefix = source.read(2)
-    if force or looks_base64(prefix):
-        return Base64DecodingReader(source, prefix)
-    return _Prefixed(prefix, source)
+def _regular_size(handle: BinaryIO) -> int | None:
+    try:
+        info = os.fstat(handle.fileno())
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 class _Prefixed:
     """``source`` with bytes already read put back in front."""
 
-    def __init__(self, prefix: bytes, source: BinaryIO) -> None:
+    def __init__(self, prefix: bytes, source: Reader | BinaryIO) -> None:
         self._prefix = prefix
         self._source = source
 
@@ -96,42 +183,214 @@ class _Prefixed:
         return head + self._source.read(max(0, size - len(head)))
 
 
-def run_encrypt(args: argparse.Namespace) -> int:
-    context, _ = _pairs(args.encryption_context, bare_keys=False)
-    algorithm = Algorithm.from_name(args.algorithm) if args.algorithm else None
-    keyring = keyring_from_groups(args.wrapping_keys)
-    with ExitStack() as stack:
-        source = _open_input(stack, args.input)
-        stream = _client(args).stream(
-            mode="encrypt",
-            source=source,
-            keyring=keyring,
-            encryption_context=context,
-            algorithm=algorithm,
-            frame_length=args.frame_length,
+def _message_source(source: Reader | BinaryIO, *, force: bool) -> Reader | BinaryIO:
+    """The message bytes of ``source``: Base64 text is decoded when asked (--decode)
+    or when it is unmistakable (a message in Base64 starts with 'AY' or 'Ag')."""
+    prefix = source.read(2)
+    if force or looks_base64(prefix):
+        return Base64DecodingReader(source, prefix)
+    return _Prefixed(prefix, source)
+
+
+# -- outputs ------------------------------------------------------------------------------------
+
+
+class _Output:
+    """The command's output as chunks (for files) or a reader (for S3), Base64 if asked."""
+
+    def __init__(self, stream: Iterator[bytes], *, encode: bool) -> None:
+        self._chunks = self._encoded(stream) if encode else stream
+        self._pending = bytearray()
+
+    @staticmethod
+    def _encoded(stream: Iterator[bytes]) -> Iterator[bytes]:
+        encoder = Base64Encoder()
+        for chunk in stream:
+            yield encoder.feed(chunk)
+        yield encoder.finish()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def read(self, size: int = -1, /) -> bytes:
+        while size < 0 or len(self._pending) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._pending += chunk
+        if size < 0:
+            size = len(self._pending)
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data
+
+
+def _write_stdout(output: _Output, *, buffer: bool) -> None:
+    sink = sys.stdout.buffer
+    if not buffer:
+        for chunk in output:
+            sink.write(chunk)
+        sink.flush()
+        return
+    # -b: release nothing until the whole message (and its signature) has verified
+    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
+        for chunk in output:
+            spool.write(chunk)
+        spool.seek(0)
+        shutil.copyfileobj(spool, sink, _CHUNK)
+    sink.flush()
+
+
+def _may_write(job: Job, target: str) -> bool:
+    if target == STDIO or is_s3(target) or not os.path.exists(target):
+        return True
+    if job.overwrite == "never":
+        log.warning("skipping %s: the output %s exists (--no-overwrite)", target, target)
+        return False
+    if job.overwrite == "ask":
+        try:
+            with open("/dev/tty", "r+", encoding="utf-8") as terminal:
+                terminal.write(f"overwrite {target}? [y/N] ")
+                terminal.flush()
+                answer = terminal.readline().strip().lower()
+        except OSError:
+            raise UsageError("--interactive needs a terminal to ask on") from None
+        if answer not in ("y", "yes"):
+            log.warning("skipping %s: not overwritten", target)
+            return False
+        return True
+    log.warning("overwriting %s", target)
+    return True
+
+
+def _deliver(job: Job, transfer: Transfer, output: _Output, header: MessageHeader) -> None:
+    target = transfer.target
+    if target == STDIO:
+        if not job.encode and sys.stdout.isatty():
+            raise UsageError(
+                "refusing to write binary data to a terminal; redirect it (> FILE), use -o FILE, "
+                "or add --encode for Base64 text"
+            )
+        _write_stdout(output, buffer=job.buffer)
+    elif is_s3(target):
+        from sealbox.cli.s3 import upload
+
+        metadata = {"sealbox-version": sealbox.__version__}
+        if job.mode == "encrypt":
+            metadata["sealbox-content"] = "aws-encryption-sdk-message"
+            metadata["sealbox-algorithm"] = f"0x{header.algorithm.suite_id:04X}"
+        upload(target, output, metadata)  # type: ignore[arg-type]
+    else:
+        with atomic_output(target, make_parents=transfer.into_directory) as sink:
+            for chunk in output:
+                sink.write(chunk)
+
+
+# -- one transfer -------------------------------------------------------------------------------
+
+
+def _materials(job: Job) -> dict[str, Any]:
+    if job.materials_manager is not None:
+        return {"materials_manager": job.materials_manager}
+    return {"keyring": job.keyring}
+
+
+def _encrypt_stream(job: Job, source: Reader | BinaryIO, size: int | None) -> Any:
+    if job.decode:
+        source, size = Base64DecodingReader(source), None
+    return job.client.stream(
+        mode="encrypt",
+        source=source,
+        encryption_context=job.context,
+        algorithm=job.algorithm,
+        frame_length=job.frame_length,
+        source_length=size,
+        **_materials(job),
+    )
+
+
+def _decrypt_stream(job: Job, source: Reader | BinaryIO) -> Any:
+    return job.client.stream(
+        mode=job.mode,
+        source=_message_source(source, force=job.decode),
+        encryption_context=job.context,
+        max_body_length=job.max_length,
+        **_materials(job),
+    )
+
+
+def _check_required_keys(job: Job, transfer: Transfer, header: MessageHeader) -> None:
+    missing = [k for k in job.required_keys if k not in header.encryption_context]
+    if missing:
+        job.metadata.write(
+            {
+                "mode": job.mode,
+                "input": location_name(transfer.source, "<stdin>"),
+                "output": location_name(transfer.target, "<stdout>"),
+                "skipped": True,
+                "reason": "Missing encryption context key or value",
+                "missing_encryption_context_keys": missing,
+            }
         )
-        _copy(stack.enter_context(stream), args.output, encode=args.encode)
-    return 0
+        raise SealboxError(
+            f"the message's encryption context lacks required keys {missing}",
+            code=ErrorCode.ENCRYPTION_CONTEXT_MISMATCH,
+        )
+
+
+def _process(job: Job, transfer: Transfer) -> None:
+    if not _may_write(job, transfer.target):
+        return
+    with ExitStack() as stack:
+        source, size = _open_source(stack, transfer.source)
+        progress = Progress(transfer.source, size, enabled=job.progress)
+        counted = CountingReader(source, progress)
+        if job.mode == "encrypt":
+            stream = _encrypt_stream(job, counted, size)
+        else:
+            stream = _decrypt_stream(job, counted)
+        stack.enter_context(stream)
+        header = stream.header
+        if job.mode != "encrypt":
+            _check_required_keys(job, transfer, header)
+        _deliver(job, transfer, _Output(stream, encode=job.encode), header)
+        progress.finish()
+    log.info("%s %s -> %s", job.mode, transfer.source, transfer.target)
+    job.metadata.write(
+        {
+            "mode": job.mode,
+            "input": location_name(transfer.source, "<stdin>"),
+            "output": location_name(transfer.target, "<stdout>"),
+            "header": header_record(header),
+        }
+    )
+
+
+def _run(args: argparse.Namespace, mode: Mode) -> int:
+    suffix = args.suffix if args.suffix is not None else f".{mode.split('-')[0]}ed"
+    transfers = plan(args.input, args.output, recursive=args.recursive, suffix=suffix)
+    job = _job(args, mode)
+    failures = 0
+    try:
+        if len(transfers) == 1:
+            _process(job, transfers[0])
+            return 0
+        for transfer in transfers:
+            try:
+                _process(job, transfer)
+            except SealboxError as error:
+                failures += 1
+                print(f"sealbox: error: {transfer.source}: {error}", file=sys.stderr)
+    finally:
+        job.metadata.close()
+    if failures:
+        print(f"sealbox: {failures} of {len(transfers)} files failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def run_encrypt(args: argparse.Namespace) -> int:
+    return _run(args, "encrypt")
 
 
 def run_decrypt(args: argparse.Namespace) -> int:
-    expected, required_keys = _pairs(args.encryption_context, bare_keys=True)
-    keyring = keyring_from_groups(args.wrapping_keys)
-    with ExitStack() as stack:
-        source = _decoded(_open_input(stack, args.input), force=args.decode)
-        stream = _client(args).stream(
-            mode="decrypt-unsigned" if args.decrypt_unsigned else "decrypt",
-            source=source,
-            keyring=keyring,
-            encryption_context=expected,
-            max_body_length=args.max_length,
-        )
-        stack.enter_context(stream)
-        missing = [k for k in required_keys if k not in stream.header.encryption_context]
-        if missing:
-            raise SealboxError(
-                f"the message's encryption context lacks required keys {missing}",
-                code=ErrorCode.ENCRYPTION_CONTEXT_MISMATCH,
-            )
-        _copy(stream, args.output, encode=args.encode)
-    return 0
+    return _run(args, "decrypt-unsigned" if args.decrypt_unsigned else "decrypt")

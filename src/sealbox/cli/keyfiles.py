@@ -129,3 +129,23 @@ def load_rsa_keyring(
         padding_scheme=padding,
         public_key=public,
     )
+
+
+_PADDINGS = {
+    "oaep-sha1": PaddingScheme.OAEP_SHA1_MGF1,
+    "oaep-sha256": PaddingScheme.OAEP_SHA256_MGF1,
+    "oaep-sha384": PaddingScheme.OAEP_SHA384_MGF1,
+    "oaep-sha512": PaddingScheme.OAEP_SHA512_MGF1,
+    "pkcs1": PaddingScheme.PKCS1,
+}
+
+
+def load_key_file(
+    path: Path, *, kind: str | None, namespace: str | None, name: str | None, padding: str
+) -> RawAESKeyring | RawRSAKeyring:
+    """A raw keyring from a key file; ``kind`` None: AES or RSA as the file's contents say."""
+    if kind is None:
+        kind = "rsa" if b"-----BEGIN" in _read(path)[:4096] else "aes"
+    if kind == "aes":
+        return load_aes_keyring(path, namespace=namespace, name=name)
+    return load_rsa_keyring(path, namespace=namespace, name=name, padding=_PADDINGS[padding])

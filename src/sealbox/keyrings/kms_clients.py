@@ -79,15 +79,20 @@ class DefaultClientSupplier:
 
     Clients follow the usual boto3 configuration: credentials from the
     environment or profile, the endpoint from ``AWS_ENDPOINT_URL_KMS``.
+    ``region`` is for keys named without an ARN (default: the session's).
     """
 
-    def __init__(self, *, profile: str | None = None, session: Any = None) -> None:
+    def __init__(
+        self, *, profile: str | None = None, region: str | None = None, session: Any = None
+    ) -> None:
         self._profile = profile
+        self._default_region = region
         self._session = session
         self._clients: dict[str | None, Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, region: str | None) -> Any:
+        region = region or self._default_region
         client = self._clients.get(region)
         if client is not None:
             return client
