@@ -155,3 +155,22 @@ def test_base64_output_and_input(sealbox_cli: Run) -> None:
         )
     decoded_twice = sealbox_cli("decrypt", "-w", "key=k.json", "--decode", stdin=b"not base64!")
     assert decoded_twice.returncode == 1 and b"not valid Base64" in decoded_twice.stderr
+
+
+def test_raw_key_commands_import_neither_boto3_nor_the_server(tmp_path: Path) -> None:
+    key = tmp_path / "k.json"
+    subprocess.run([sys.executable, "-m", "sealbox", "keygen", "-o", str(key)], check=True)
+    for command in (["encrypt", "-w", f"key={key}"], ["keygen", "-o", str(tmp_path / "k2")]):
+        code = (
+            "import sys; from sealbox.cli import main\n"
+            f"status = main({command!r})\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')"
+            " or m.startswith('sealbox.server')]\n"
+            "print(status, 'sealbox.cli.crypt' in sys.modules, heavy, file=sys.stderr)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], input=b"", capture_output=True, check=True
+        )
+        status, crypt_loaded, heavy = result.stderr.decode().splitlines()[-1].split(" ", 2)
+        assert status == "0" and heavy == "[]"
+        assert crypt_loaded == ("True" if command[0] == "encrypt" else "False")
