@@ -19,11 +19,11 @@ stays cheap.
 from __future__ import annotations
 
 import importlib
-import typing
 
 from sealbox._version import __version__
 
-if typing.TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
+TYPE_CHECKING = False  # (importing typing would cost start-up time)
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
     from sealbox.api import EncryptionClient as EncryptionClient
     from sealbox.caching import CachingCryptoMaterialsManager as CachingCryptoMaterialsManager
     from sealbox.caching import LocalCryptoMaterialsCache as LocalCryptoMaterialsCache
@@ -90,7 +90,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> typing.Any:
+def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is None:
         if name in ("caching", "keyrings", "errors", "testing"):

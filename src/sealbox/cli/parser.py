@@ -1,0 +1,366 @@
+"""The argument parser of the ``sealbox`` command (built only when a command runs)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from sealbox._version import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without prefix abbreviations, suggesting the flag a typo meant."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    #: the words being parsed, so that a typo is matched against its own command's flags
+    words: Sequence[str] = ()
+
+    def _known_flags(self) -> list[str]:
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = [action.choices[w] for w in self.words[:1] if w in action.choices]
+                for sub in chosen or action.choices.values():
+                    flags += [flag for a in sub._actions for flag in a.option_strings]
+        return flags
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            import difflib
+
+            for word in message[len(prefix) :].split():
+                if word.startswith("-"):
+                    close = difflib.get_close_matches(word.split("=")[0], self._known_flags(), n=1)
+                    if close:
+                        message += f" (did you mean {close[0]}?)"
+                        break
+        super().error(message)
+
+
+class _Once(argparse.Action):
+    """A single-valued flag given twice is a mistake, not a silent override."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, f"_seen_{self.dest}", False):
+            parser.error(f"argument {'/'.join(self.option_strings)}: given twice")
+        setattr(namespace, f"_seen_{self.dest}", True)
+        setattr(namespace, self.dest, values)
+
+
+def _crypt_options(parser: argparse.ArgumentParser, mode: str) -> None:
+    """The aws-encryption-cli flag set, with stdin/stdout defaults and metadata off by default."""
+    parser.add_argument(
+        "-i",
+        "--input",
+        default="-",
+        action=_Once,
+        help="a file, a directory (with -r), a glob pattern, s3://BUCKET/KEY, or - for stdin (default)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        action=_Once,
+        help="a file, a directory, s3://BUCKET/KEY, or - for stdout (default)",
+    )
+    parser.add_argument(
+        "-w",
+        "--wrapping-keys",
+        nargs="+",
+        action="append",
+        metavar="ATTR=VALUE",
+        default=[],
+        help="a group of wrapping keys: key=KMS_KEY [key=…] [region=R] [profile=P]"
+        + (
+            " | discovery=true [discovery-account=ID … discovery-partition=aws]"
+            if mode == "decrypt"
+            else ""
+        )
+        + " (provider=aws-kms, the default), or provider=raw-aes key=FILE, or provider=raw-rsa "
+        "key=PEM [padding=oaep-sha256|oaep-sha1|oaep-sha384|oaep-sha512|pkcs1] [namespace=] [name=]. "
+        "Without provider=, a key= naming an existing file is a key file. Repeat -w for more "
+        "groups; the first key generates the data key.",
+    )
+    parser.add_argument(
+        "-c",
+        "--encryption-context",
+        nargs="+",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="the encryption context"
+        if mode == "encrypt"
+        else "pairs that the message's encryption context must have, or bare keys it must contain",
+    )
+    parser.add_argument(
+        "--commitment-policy",
+        default="require-encrypt-require-decrypt",
+        action=_Once,
+        choices=[
+            "forbid-encrypt-allow-decrypt",
+            "require-encrypt-allow-decrypt",
+            "require-encrypt-require-decrypt",
+        ],
+    )
+    metadata = parser.add_mutually_exclusive_group()
+    metadata.add_argument(
+        "-S", "--suppress-metadata", action="store_true", help="write no metadata (the default)"
+    )
+    metadata.add_argument(
+        "--metadata-output",
+        metavar="FILE",
+        action=_Once,
+        help="append one JSON line per file processed (mode, input, output, header); - for stdout",
+    )
+    parser.add_argument(
+        "--overwrite-metadata", action="store_true", help="truncate the metadata file first"
+    )
+    parser.add_argument(
+        "-r",
+        "-R",
+        "--recursive",
+        action="store_true",
+        help="process the files under a directory input",
+    )
+    parser.add_argument(
+        "--suffix",
+        nargs="?",
+        const="",
+        action=_Once,
+        help=f"appended to names written into a directory output (default .{mode}ed; bare --suffix: none)",
+    )
+    parser.add_argument(
+        "--encode", action="store_true", help="write the output as Base64 text (safe in shells)"
+    )
+    parser.add_argument(
+        "--decode",
+        action="store_true",
+        help="read the input as Base64 text"
+        + (
+            " (detected without this flag when it starts like a message)"
+            if mode == "decrypt"
+            else ""
+        ),
+    )
+    parser.add_argument(
+        "--max-encrypted-data-keys",
+        type=int,
+        metavar="N",
+        action=_Once,
+        help="refuse messages with more encrypted data keys than N (default: no limit)",
+    )
+    parser.add_argument(
+        "-b",
+        "--buffer",
+        action="store_true",
+        help="hold all output until the whole message has verified (files are always written whole)",
+    )
+    parser.add_argument(
+        "--caching",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="cache data keys: capacity=N max_age=SECONDS [max_messages_encrypted=N] "
+        "[max_bytes_encrypted=N]",
+    )
+    overwrite = parser.add_mutually_exclusive_group()
+    overwrite.add_argument(
+        "--interactive", action="store_true", help="ask before overwriting an existing file"
+    )
+    overwrite.add_argument(
+        "--no-overwrite", action="store_true", help="skip inputs whose output file exists"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail on stderr (-v … -vvvv)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no warnings or progress")
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="store directory (default ~/.local/share/sealbox)")
+    parser.add_argument("--root-key", help="root key file (default ~/.config/sealbox/root.key)")
+    parser.add_argument(
+        "--config", help="TOML configuration file (flags > SEALBOX_* variables > file)"
+    )
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog="sealbox",
+        description="Envelope encryption you can run yourself. "
+        "aws-encryption-cli spellings work too: sealbox -e|-d|--decrypt-unsigned [flags].",
+    )
+    parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    encrypt = commands.add_parser(
+        "encrypt", help="encrypt files, stdin or S3 objects into messages (also: sealbox -e)"
+    )
+    _crypt_options(encrypt, "encrypt")
+    encrypt.add_argument(
+        "--algorithm",
+        action=_Once,
+        help="suite name or id, e.g. AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 or 0x0578",
+    )
+    encrypt.add_argument("--frame-length", type=int, default=4096, metavar="BYTES", action=_Once)
+    encrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_encrypt"))
+
+    decrypt = commands.add_parser(
+        "decrypt", help="decrypt messages from files, stdin or S3 objects (also: sealbox -d)"
+    )
+    _crypt_options(decrypt, "decrypt")
+    decrypt.add_argument(
+        "--decrypt-unsigned",
+        action="store_true",
+        help="refuse signed messages (fails right after the header)",
+    )
+    decrypt.add_argument(
+        "--max-length",
+        type=int,
+        metavar="BYTES",
+        action=_Once,
+        help="refuse frames (or non-framed bodies) longer than BYTES",
+    )
+    decrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_decrypt"))
+
+    keygen = commands.add_parser("keygen", help="make a raw wrapping key file")
+    keygen.add_argument(
+        "-o", "--output", required=True, help="key file to create (mode 0600; never overwritten)"
+    )
+    keygen.add_argument(
+        "--type",
+        default="aes-256",
+        choices=["aes-128", "aes-192", "aes-256", "rsa-2048", "rsa-3072", "rsa-4096"],
+    )
+    keygen.add_argument("--name", help="key name written into messages (AES; default: random)")
+    keygen.add_argument(
+        "--namespace", default="sealbox", help="key namespace written into messages (AES)"
+    )
+    keygen.set_defaults(handler=_lazy("sealbox.cli.keygen", "run_keygen"))
+
+    serve = commands.add_parser(
+        "serve", help="run the KMS service (needs: pip install 'sealbox[server]')"
+    )
+    _store_options(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (default 8400; 0 picks a free port)"
+    )
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    serve.add_argument("--regions", help="serve only these regions (comma-separated; default: any)")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--account-quota",
+        type=float,
+        help="requests per second each account may make before ThrottlingException "
+        "(default 10000; 0: no quota)",
+    )
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="a throwaway instance: temporary store, account 111122223333 with an admin access key and "
+        "a key behind alias/sealbox-dev; prints export lines for the aws CLI and SDKs first",
+    )
+    serve.set_defaults(handler=_lazy("sealbox.cli.serve", "run_serve"))
+
+    admin = commands.add_parser("admin", help="manage access keys in the store")
+    _store_options(admin)
+    actions = admin.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    create = actions.add_parser(
+        "create-access-key", help="print a new access key as JSON (the secret is shown once)"
+    )
+    create.add_argument("--account", required=True, help="12-digit account id")
+    create.add_argument(
+        "--user", required=True, help="user name (the ARN is arn:aws:iam::ACCOUNT:user/NAME)"
+    )
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="attach the SealboxAdministrator policy (kms:* in the account)",
+    )
+    create.set_defaults(handler=_lazy("sealbox.cli.admin", "run_create_access_key"))
+    listing = actions.add_parser("list-access-keys", help="list access keys (never their secrets)")
+    listing.add_argument("--account", help="only this account")
+    listing.set_defaults(handler=_lazy("sealbox.cli.admin", "run_list_access_keys"))
+    status = actions.add_parser("update-access-key", help="activate or deactivate an access key")
+    status.add_argument("--access-key-id", required=True)
+    status.add_argument("--status", required=True, choices=["Active", "Inactive"])
+    status.set_defaults(handler=_lazy("sealbox.cli.admin", "run_update_access_key"))
+    remove = actions.add_parser("delete-access-key", help="delete an access key")
+    remove.add_argument("--access-key-id", required=True)
+    remove.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_access_key"))
+    put = actions.add_parser(
+        "put-user-policy", help="attach or replace an IAM-style identity policy"
+    )
+    put.add_argument("--account", required=True)
+    put.add_argument("--user", required=True)
+    put.add_argument("--policy-name", required=True)
+    put.add_argument("--policy-document", required=True, help="file with the policy JSON")
+    put.set_defaults(handler=_lazy("sealbox.cli.admin", "run_put_user_policy"))
+    policies = actions.add_parser(
+        "list-user-policies", help="print a user's identity policies as JSON"
+    )
+    policies.add_argument("--account", required=True)
+    policies.add_argument("--user", required=True)
+    policies.set_defaults(handler=_lazy("sealbox.cli.admin", "run_list_user_policies"))
+    detach = actions.add_parser("delete-user-policy", help="remove an identity policy")
+    detach.add_argument("--account", required=True)
+    detach.add_argument("--user", required=True)
+    detach.add_argument("--policy-name", required=True)
+    detach.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_user_policy"))
+
+    audit = commands.add_parser("audit", help="verify or search the KMS audit log")
+    checks = audit.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    checks.required = True
+    verify = checks.add_parser(
+        "verify",
+        help="check every record's MAC chain and checkpoint; exit 1 and say where if any record "
+        "was edited, deleted, inserted or reordered",
+    )
+    _store_options(verify)
+    verify.set_defaults(handler=_lazy("sealbox.cli.audit", "run_verify"))
+    query = checks.add_parser("query", help="print matching records as JSON lines, oldest first")
+    _store_options(query)
+    query.add_argument("--key-id", help="records about this key (key id or key ARN)")
+    query.add_argument("--principal", help="records of this caller (user ARN)")
+    query.add_argument("--event-name", help="records of this operation, e.g. Decrypt")
+    query.add_argument("--error-code", help="records of requests refused with this code")
+    query.add_argument("--since", help="records at or after this time (ISO 8601)")
+    query.add_argument("--until", help="records at or before this time (ISO 8601)")
+    query.set_defaults(handler=_lazy("sealbox.cli.audit", "run_query"))
+
+    inspect = commands.add_parser(
+        "inspect", help="show a message's header as JSON, without decrypting"
+    )
+    inspect.add_argument("file", help="message file, or - for stdin")
+    inspect.set_defaults(handler=_lazy("sealbox.cli.inspect", "run_inspect"))
+    return parser
+
+
+def _lazy(module: str, function: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        handler: Handler = getattr(importlib.import_module(module), function)
+        return handler(args)
+
+    return run
+
+
+COMMANDS = ("encrypt", "decrypt", "keygen", "serve", "admin", "audit", "inspect")
