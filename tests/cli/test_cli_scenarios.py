@@ -295,3 +295,95 @@ def test_several_files_continue_past_a_failure(sealbox_cli: Run, key: str, tmp_p
     assert result.returncode == 1
     assert b"sealbox: error: in/b: " in result.stderr and b"1 of 3 files failed" in result.stderr
     assert tree(tmp_path / "out") == {"a.decrypted": b"a", "c.decrypted": b"c"}
+
+
+def read_terminal(controller: int, until: bytes = b"", timeout: float = 60) -> bytes:
+    """What a program wrote to its terminal: up to ``until`` or until it closed."""
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (until and until in seen):
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_interactive_asks_on_the_terminal(key: str, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_bytes(b"new")
+    for answer, expected in ((b"n\n", b"old"), (b"y\n", None)):
+        (tmp_path / "out").write_bytes(b"old")
+        pid, controller = pty.fork()
+        if pid == 0:  # the child: its controlling terminal is the pty
+            os.chdir(tmp_path)
+            os.execv(
+                sys.executable,
+                [
+                    sys.executable,
+                    "-m",
+                    "sealbox",
+                    "encrypt",
+                    "-w",
+                    key,
+                    "-i",
+                    "plain",
+                    "-o",
+                    "out",
+                    "--interactive",
+                ],
+            )
+        assert b"overwrite out? [y/N]" in read_terminal(controller, until=b"[y/N]")
+        os.write(controller, answer)
+        read_terminal(controller)
+        _, status = os.waitpid(pid, 0)
+        os.close(controller)
+        assert os.waitstatus_to_exitcode(status) == 0
+        if expected is None:
+            assert (tmp_path / "out").read_bytes()[:1] == b"\x02"  # replaced by a message
+        else:
+            assert (tmp_path / "out").read_bytes() == expected
+    no_terminal = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealbox",
+            "encrypt",
+            "-w",
+            key,
+            "-i",
+            "plain",
+            "-o",
+            "out",
+            "--interactive",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        start_new_session=True,  # no controlling terminal
+        timeout=60,
+    )
+    assert no_terminal.returncode == 2
+    assert no_terminal.stderr == b"sealbox: error: --interactive needs a terminal to ask on\n"
+
+
+def test_a_progress_line_for_large_inputs_on_a_terminal(key: str, tmp_path: Path) -> None:
+    with (tmp_path / "large").open("wb") as handle:
+        handle.truncate(80 * 1024 * 1024)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sealbox", "encrypt", "-w", key, "-i", "large", "-o", "out"],
+        cwd=tmp_path,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = read_terminal(controller)
+    assert process.wait(timeout=120) == 0
+    os.close(controller)
+    assert b"large: 100% 80.0 MiB of 80.0 MiB" in shown
+    assert shown.endswith(b"\r\n")  # the line is finished, not left for the prompt to overwrite

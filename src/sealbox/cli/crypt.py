@@ -249,10 +249,13 @@ def _may_write(job: Job, target: str) -> bool:
         return False
     if job.overwrite == "ask":
         try:
-            with open("/dev/tty", "r+", encoding="utf-8") as terminal:
-                terminal.write(f"overwrite {target}? [y/N] ")
-                terminal.flush()
-                answer = terminal.readline().strip().lower()
+            with (
+                open("/dev/tty", "w", encoding="utf-8") as prompt,
+                open("/dev/tty", encoding="utf-8") as reply,
+            ):
+                prompt.write(f"overwrite {target}? [y/N] ")
+                prompt.flush()
+                answer = reply.readline().strip().lower()
         except OSError:
             raise UsageError("--interactive needs a terminal to ask on") from None
         if answer not in ("y", "yes"):
