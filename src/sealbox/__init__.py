@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from sealbox.streaming import StreamDecryptor as StreamDecryptor
     from sealbox.streaming import StreamEncryptor as StreamEncryptor
 
+del TYPE_CHECKING
+
 _HOMES = {
     "Algorithm": "sealbox.format.suites",
     "CachingCryptoMaterialsManager": "sealbox.caching",

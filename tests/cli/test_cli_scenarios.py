@@ -318,27 +318,14 @@ def read_terminal(controller: int, until: bytes = b"", timeout: float = 60) -> b
 
 def test_interactive_asks_on_the_terminal(key: str, tmp_path: Path) -> None:
     (tmp_path / "plain").write_bytes(b"new")
+    command = [sys.executable, "-m", "sealbox", "encrypt", "-w", key, "-i", "plain", "-o", "out"]
+    command.append("--interactive")
     for answer, expected in ((b"n\n", b"old"), (b"y\n", None)):
         (tmp_path / "out").write_bytes(b"old")
         pid, controller = pty.fork()
         if pid == 0:  # the child: its controlling terminal is the pty
             os.chdir(tmp_path)
-            os.execv(
-                sys.executable,
-                [
-                    sys.executable,
-                    "-m",
-                    "sealbox",
-                    "encrypt",
-                    "-w",
-                    key,
-                    "-i",
-                    "plain",
-                    "-o",
-                    "out",
-                    "--interactive",
-                ],
-            )
+            os.execv(sys.executable, command)
         assert b"overwrite out? [y/N]" in read_terminal(controller, until=b"[y/N]")
         os.write(controller, answer)
         read_terminal(controller)
@@ -350,19 +337,7 @@ def test_interactive_asks_on_the_terminal(key: str, tmp_path: Path) -> None:
         else:
             assert (tmp_path / "out").read_bytes() == expected
     no_terminal = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sealbox",
-            "encrypt",
-            "-w",
-            key,
-            "-i",
-            "plain",
-            "-o",
-            "out",
-            "--interactive",
-        ],
+        command,
         cwd=tmp_path,
         capture_output=True,
         start_new_session=True,  # no controlling terminal

@@ -33,8 +33,12 @@ OTHER_ACCOUNT = "444455556666"
 REGION = "us-east-1"
 
 
-def build_service(directory: Path, clock: Clock | None = None) -> KmsService:
-    config = ServerConfig(data_dir=directory / "data", root_key=str(directory / "root.key"))
+def build_service(
+    directory: Path, clock: Clock | None = None, database: str | None = None
+) -> KmsService:
+    config = ServerConfig(
+        data_dir=directory / "data", root_key=str(directory / "root.key"), database=database
+    )
     prepare(config)
     return open_service(config, clock)
 

@@ -43,8 +43,9 @@ def sealbox(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def store_flags(directory: Path) -> list[str]:
-    return ["--data-dir", str(directory / "data"), "--root-key", str(directory / "root.key")]
+def store_flags(directory: Path, database: str | None = None) -> list[str]:
+    flags = ["--data-dir", str(directory / "data"), "--root-key", str(directory / "root.key")]
+    return [*flags, "--database", database] if database else flags
 
 
 def test_a_randomized_run_is_recorded_one_to_one_without_secrets(server: InProcessServer) -> None:
@@ -250,7 +251,11 @@ def test_service_events_are_recorded(server: InProcessServer, kms: Any, clock: M
 
 
 def test_a_failing_audit_sink_fails_every_request(
-    tmp_path: Path, server: InProcessServer, kms: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    server: InProcessServer,
+    kms: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    database: str | None,
 ) -> None:
     key = kms.create_key()["KeyMetadata"]["Arn"]
     keys_before = kms.list_keys()["Keys"]
@@ -278,7 +283,7 @@ def test_a_failing_audit_sink_fails_every_request(
     assert error_of(kms.describe_key, KeyId="alias/unaudited")[0] == "NotFoundException"
     kms.encrypt(KeyId=key, Plaintext=b"audited again")
     server.stop()
-    verified = sealbox("audit", "verify", *store_flags(tmp_path))
+    verified = sealbox("audit", "verify", *store_flags(tmp_path, database))
     assert verified.returncode == 0, verified.stderr  # the refused requests left no gap
 
 

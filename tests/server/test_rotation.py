@@ -147,7 +147,7 @@ def test_on_demand_rotation_limit(kms: Any) -> None:
 
 
 def test_automatic_rotation_happens_while_idle_and_across_restarts(
-    tmp_path: Path, server: InProcessServer, kms: Any, clock: ManualClock
+    tmp_path: Path, server: InProcessServer, kms: Any, clock: ManualClock, database: str | None
 ) -> None:
     arn = kms.create_key()["KeyMetadata"]["Arn"]
     kms.enable_key_rotation(KeyId=arn, RotationPeriodInDays=90)
@@ -161,7 +161,7 @@ def test_automatic_rotation_happens_while_idle_and_across_restarts(
 
     # Due while the service was stopped: a new service makes it on start's first sweep.
     clock.advance(91 * DAY)
-    restarted = build_service(tmp_path, clock)
+    restarted = build_service(tmp_path, clock, database)
     assert lifecycle.sweep(restarted) == 1
     assert [m.rotation_type for m in restarted.store.materials(arn.rsplit("/", 1)[1])] == [
         None,

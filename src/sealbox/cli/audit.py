@@ -23,7 +23,7 @@ def _existing_store(config: Any) -> Any:
     from sealbox.server.bootstrap import open_store
     from sealbox.server.store.engine import SQLITE_FILE
 
-    if not (config.data_dir / SQLITE_FILE).exists():
+    if not config.database and not (config.data_dir / SQLITE_FILE).exists():
         raise UsageError(f"there is no Sealbox store in {config.data_dir}; give --data-dir")
     return open_store(config)
 

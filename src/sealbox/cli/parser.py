@@ -189,7 +189,15 @@ def _crypt_options(parser: argparse.ArgumentParser, mode: str) -> None:
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="store directory (default ~/.local/share/sealbox)")
+    parser.add_argument(
+        "--data-dir",
+        help="store directory (default ~/.local/share/sealbox); with --database, only audit checkpoints",
+    )
+    parser.add_argument(
+        "--database",
+        help="a postgresql://USER@HOST/DB URL: the store lives there, shared by every node "
+        "(sslmode=, sslrootcert=… as query parameters; also SEALBOX_DATABASE)",
+    )
     parser.add_argument("--root-key", help="root key file (default ~/.config/sealbox/root.key)")
     parser.add_argument(
         "--config", help="TOML configuration file (flags > SEALBOX_* variables > file)"

@@ -33,6 +33,8 @@ from sealbox.server.store.repository import Store
 
 
 def open_store(config: ServerConfig) -> Store:
+    if config.database:
+        return Store.open_postgres(config.database)
     return Store.open_sqlite(config.data_dir)
 
 

@@ -33,6 +33,8 @@ def default_data_dir() -> Path:
 class ServerConfig:
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     root_key: str = dataclasses.field(default_factory=lambda: str(default_root_key_path()))
+    #: a postgresql:// URL; None: the SQLite store in data_dir
+    database: str | None = None
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     workers: int = 1
@@ -57,8 +59,20 @@ class ServerConfig:
         return cls(**values)
 
     def redacted(self) -> dict[str, Any]:
-        """For logs: paths are not secret, but nothing else here is either."""
-        return json.loads(self.to_json())  # type: ignore[no-any-return]
+        """For logs: the database URL's password is left out; nothing else here is secret."""
+        values: dict[str, Any] = json.loads(self.to_json())
+        if self.database:
+            values["database"] = redact_url(self.database)
+        return values
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from sealbox.server.rootkey import RootKeyError
 
@@ -54,3 +54,34 @@ def check_sqlite_durability(engine: Engine) -> None:
             f"SQLite must run with journal_mode=WAL and synchronous=FULL (got {journal}, {synchronous}); "
             "the file system may not support WAL"
         )
+
+
+# Advisory lock keys (any 64-bit numbers, fixed for Sealbox).
+PG_WRITER_LOCK = 0x5EA1B0C5_0001
+PG_MIGRATION_LOCK = 0x5EA1B0C5_0002
+
+
+def postgres_url(url: str) -> str:
+    """``postgresql://…`` as users write it, with SQLAlchemy's psycopg 3 driver named."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise StoreError(f"--database must be a postgresql:// URL (got {url.split(':', 1)[0]}:…)")
+
+
+def postgres_engine(url: str) -> Engine:
+    try:
+        return create_engine(postgres_url(url), future=True, pool_pre_ping=True)
+    except ImportError:  # pragma: no cover - psycopg comes with the postgres extra
+        raise StoreError("PostgreSQL needs psycopg: pip install 'sealbox[postgres]'") from None
+
+
+# Read-only transactions on PostgreSQL see one snapshot, as SQLite's deferred BEGIN does.
+PG_READ_ONLY = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
+def serialize_pg_writers(connection: Connection) -> None:
+    """The first statement of every PostgreSQL write transaction: one cluster-wide advisory
+    lock, so writers from every node serialize as SQLite's do. Under READ COMMITTED every
+    later statement then sees what the previous writer committed."""
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})")

@@ -13,15 +13,26 @@ import contextlib
 import contextvars
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Integer, Text, and_, cast, delete, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from sealbox.server.grants import Grant
 from sealbox.server.store import schema
-from sealbox.server.store.engine import READ_ONLY, SQLITE_FILE, sqlite_engine
+from sealbox.server.store.engine import (
+    PG_MIGRATION_LOCK,
+    PG_READ_ONLY,
+    READ_ONLY,
+    SQLITE_FILE,
+    StoreError,
+    postgres_engine,
+    serialize_pg_writers,
+    sqlite_engine,
+)
 from sealbox.server.store.locking import NoLock, WriteLock
 from sealbox.server.store.migrations import migrate
 from sealbox.server.store.records import AccessKeyRecord, AliasRecord, KeyRecord, MaterialRecord
@@ -59,17 +70,73 @@ class SqliteChangeWatch:
         return True
 
 
+class PostgresChangeWatch:
+    """One indexed read of the generation row per request, on a connection of its own:
+    a change committed through any node is seen by the next request on every node."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        self._generation: str | None = None
+
+    def _read_generation(self) -> str | None:
+        if self._connection is None:
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        value = self._connection.exec_driver_sql(
+            "SELECT value FROM meta WHERE name = 'generation'"
+        ).scalar()
+        return None if value is None else str(value)
+
+    def changed(self) -> bool:
+        with self._lock:
+            try:
+                generation = self._read_generation()
+            except Exception:
+                # The database is unreachable: report a change, so that nothing cached is
+                # trusted; the request itself then fails on the store with a clear error.
+                self.close()
+                return True
+            if generation == self._generation:
+                return False
+            self._generation = generation
+            return True
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+
 def _record(cls: Any, row: Any) -> Any:
     return cls(**row._mapping)
 
 
 class Store:
     def __init__(
-        self, engine: Engine, watch: ChangeWatch, write_lock: WriteLock | NoLock | None = None
+        self,
+        engine: Engine,
+        watch: ChangeWatch,
+        write_lock: WriteLock | NoLock | None = None,
+        *,
+        read_options: Mapping[str, Any] = READ_ONLY,
+        serialize_writers: Callable[[Connection], None] | None = None,
     ) -> None:
         self.engine = engine
         self.watch = watch
         self.write_lock = write_lock or NoLock()
+        self._read_options = dict(read_options)
+        self._serialize_writers = serialize_writers
+
+    @contextlib.contextmanager
+    def _begin_write(self) -> Iterator[Connection]:
+        with self.write_lock.held(), self.engine.begin() as connection:
+            if self._serialize_writers is not None:
+                self._serialize_writers(connection)
+            yield connection
 
     @classmethod
     def open_sqlite(cls, data_dir: Path) -> Store:
@@ -78,7 +145,32 @@ class Store:
         lock = WriteLock(data_dir / (SQLITE_FILE + ".writelock"))
         return cls(engine, SqliteChangeWatch(data_dir / SQLITE_FILE), lock)
 
+    @classmethod
+    def open_postgres(cls, url: str) -> Store:
+        engine = postgres_engine(url)
+        try:
+            # Nodes starting together migrate one at a time; the later ones find nothing to do.
+            # The lock is a session lock, on an autocommit connection of its own.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
+                holder.exec_driver_sql(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})")
+                try:
+                    migrate(engine)
+                finally:
+                    holder.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})")
+        except OperationalError as error:
+            engine.dispose()
+            raise StoreError(f"cannot open the PostgreSQL store: {_first_line(error)}") from None
+        return cls(
+            engine,
+            PostgresChangeWatch(engine),
+            read_options=PG_READ_ONLY,
+            serialize_writers=serialize_pg_writers,
+        )
+
     def close(self) -> None:
+        close_watch = getattr(self.watch, "close", None)
+        if close_watch is not None:
+            close_watch()
         self.engine.dispose()
         self.write_lock.close()
 
@@ -92,7 +184,7 @@ class Store:
         if joined is not None:
             yield joined
             return
-        with self.write_lock.held(), self.engine.begin() as connection:
+        with self._begin_write() as connection:
             yield connection
             _bump_generation(connection)
 
@@ -100,7 +192,7 @@ class Store:
     def unit_of_work(self) -> Iterator[Connection]:
         """One transaction for everything :meth:`write` does in this block: a request's state
         change and its audit record commit together or not at all."""
-        with self.write_lock.held(), self.engine.begin() as connection:
+        with self._begin_write() as connection:
             token = _UNIT.set(connection)
             try:
                 yield connection
@@ -119,7 +211,7 @@ class Store:
         if joined is not None:
             yield joined
             return
-        with self.engine.connect().execution_options(**READ_ONLY) as connection:
+        with self.engine.connect().execution_options(**self._read_options) as connection:
             yield connection
 
     # -- meta -------------------------------------------------------------------
@@ -603,6 +695,14 @@ class AuditAppender:
 _UNIT: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "sealbox_unit_of_work", default=None
 )
+
+
+def _first_line(error: Exception) -> str:
+    """A driver error's first line: what went wrong, without the SQL or parameters."""
+    original = getattr(error, "orig", None) or error
+    return (
+        str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    )
 
 
 def _bump_generation(connection: Connection) -> None:
