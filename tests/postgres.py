@@ -73,23 +73,35 @@ class PostgresCluster:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.data),
-             "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=self.directory,
-            start_new_session=True,  # one process group: kill() reaches every backend
-        )  # fmt: skip
+        """Start the server; after a crash it may take a moment before the old one's
+        shared memory and port are free, so a start that exits at once is retried."""
+        for _ in range(10):
+            if self._launch():
+                return
+            time.sleep(1)
+        log = (self.directory / "server.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"the test PostgreSQL server did not start: {log}")
+
+    def _launch(self) -> bool:
+        with (self.directory / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.data),
+                 "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.directory)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=self.directory,
+                start_new_session=True,  # one process group: kill() reaches every backend
+            )  # fmt: skip
         deadline = time.monotonic() + 60
-        while True:
+        while time.monotonic() < deadline:
             try:
                 psycopg.connect(self.admin_url, connect_timeout=1).close()
-                return
+                return True
             except psycopg.OperationalError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the test PostgreSQL server did not start") from None
+                if self.process.poll() is not None:
+                    return False
                 time.sleep(0.1)
+        return False
 
     def kill(self) -> None:
         """kill -9 the postmaster and every backend (as a crash would)."""

@@ -5,17 +5,22 @@ work on both loses nothing."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from sealbox.server import lifecycle
+from sealbox.server.audit.checkpoint import CHECKPOINT_DIR
 from sealbox.server.store.repository import Store
 from tests.postgres import PostgresCluster
 from tests.server.harness import (
@@ -27,7 +32,9 @@ from tests.server.harness import (
     error_of,
     kms_client,
     manual_clock,
+    wait_ready,
 )
+from tests.server.test_crash_safety import Acknowledged, writer
 
 ROUNDS = 200  # per kind of change; five kinds: 1000 checks
 
@@ -221,3 +228,74 @@ def test_background_work_runs_once_across_nodes(tmp_path: Path, postgres: Postgr
     finally:
         server.stop()
         services[1].store.close()
+
+
+CRASH_ROUNDS = int(os.environ.get("SEALBOX_CRASH_ROUNDS", "6"))
+
+
+def test_kill_dash_nine_of_a_node_or_of_postgresql_loses_nothing_acknowledged(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
+    """Writers on two nodes; each round kill -9 one node or the PostgreSQL server itself."""
+    database = postgres.new_database()
+    root_key = tmp_path / "root.key"
+    extra = ("--database", database)
+    nodes = [SubprocessServer(tmp_path / "a", root_key, extra=extra)]
+    nodes.append(SubprocessServer(tmp_path / "b", root_key, extra=extra))
+    alice = credentials(database, root_key, "crash")
+    done = Acknowledged()
+    random.seed(20261122)
+    try:
+        for round_number in range(CRASH_ROUNDS):
+            stop = threading.Event()
+            threads = [
+                threading.Thread(
+                    target=writer,
+                    args=(node.endpoint, alice, done, stop, f"r{round_number}n{i}"),
+                )
+                for i, node in enumerate(nodes)
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(random.uniform(0.2, 0.8))
+            if round_number % 2:
+                postgres.kill()
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=120)
+                postgres.start()
+            else:
+                victim = round_number // 2 % 2
+                nodes[victim].kill()
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=120)
+                nodes[victim] = SubprocessServer(tmp_path / "ab"[victim], root_key, extra=extra)
+        assert len(done.keys) > CRASH_ROUNDS
+        for node in nodes:  # the nodes that lived through a database crash serve again
+            wait_ready(node.endpoint)
+        client = kms_client(nodes[1].endpoint, alice)
+        listed: set[str] = set()
+        for page in client.get_paginator("list_keys").paginate():
+            listed |= {k["KeyId"] for k in page["Keys"]}
+        assert done.keys <= listed
+        for alias, key in done.aliases.items():
+            assert client.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == key
+        for blob, plaintext, context in done.ciphertexts:
+            opened = client.decrypt(CiphertextBlob=blob, EncryptionContext=context)
+            assert opened["Plaintext"] == plaintext
+    finally:
+        for node in nodes:
+            node.stop()
+    with psycopg.connect(database) as connection:
+        recorded = {
+            row[0] for row in connection.execute("SELECT record::json->>'requestID' FROM audit_log")
+        }
+    assert set(done.request_ids) <= recorded
+    checkpoints = [tmp_path / node / CHECKPOINT_DIR for node in ("a", "b")]
+    verified = subprocess.run(
+        [sys.executable, "-m", "sealbox", "audit", "verify", "--database", database,
+         "--root-key", str(root_key), *(f"--checkpoints={c}" for c in checkpoints)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr

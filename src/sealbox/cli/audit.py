@@ -37,7 +37,8 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         root_key = load_root_key(config)
         check_binding(store, root_key)
-        count, findings = verify(store, root_key, config.data_dir / CHECKPOINT_DIR)
+        directories = [Path(d) for d in args.checkpoints] or [config.data_dir / CHECKPOINT_DIR]
+        count, findings = verify(store, root_key, directories)
     finally:
         store.close()
     for finding in findings:

@@ -342,6 +342,14 @@ def build_parser() -> _Parser:
         "was edited, deleted, inserted or reordered",
     )
     _store_options(verify)
+    verify.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a checkpoint directory (default DATA_DIR/audit-checkpoints); nodes sharing a "
+        "PostgreSQL store each keep their own: give every node's, one --checkpoints each",
+    )
     verify.set_defaults(handler=_lazy("sealbox.cli.audit", "run_verify"))
     query = checks.add_parser("query", help="print matching records as JSON lines, oldest first")
     _store_options(query)

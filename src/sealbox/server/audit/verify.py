@@ -8,6 +8,7 @@ a checkpoint leaves a chain without one.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +37,17 @@ class _Walk:
     broken: bool = False
 
 
-def verify(store: Store, root_key: RootKey, checkpoints: Path) -> tuple[int, list[Finding]]:
-    """Check every chain; return (records checked, problems found)."""
+def verify(
+    store: Store, root_key: RootKey, checkpoints: Path | Sequence[Path]
+) -> tuple[int, list[Finding]]:
+    """Check every chain; return (records checked, problems found). Nodes sharing a
+    PostgreSQL store each keep the checkpoints of their own chains: pass every node's
+    checkpoint directory."""
     key = load_audit_key(store, root_key)
     findings: list[Finding] = []
     marks: dict[str, Mark] = {}
-    for mark in read_checkpoints(checkpoints, key):
+    directories = [checkpoints] if isinstance(checkpoints, Path) else list(checkpoints)
+    for mark in (m for directory in directories for m in read_checkpoints(directory, key)):
         if mark.problem:
             findings.append(Finding(mark.chain, mark.seq, mark.problem))
         else:

@@ -665,11 +665,25 @@ class AuditAppender:
         self._raw: Any = None
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        """Commit ``rows`` in one transaction; on any failure nothing is written."""
-        if self._raw is None:
-            self._raw = self._store.engine.raw_connection()
+        """Commit ``rows`` in one transaction; on any failure nothing is written.
+
+        A kept connection may have died since its last batch (a database restart): then
+        the batch is tried once more on a fresh one. Were the first commit to have landed
+        after all, the retry would collide on the rows' (chain, seq) keys and fail, so a
+        record is never written twice."""
         order = self._order
         values = [tuple(row[c] for c in order) for row in rows] if order else rows
+        reused = self._raw is not None
+        try:
+            self._commit(values)
+        except Exception:
+            if not reused:
+                raise
+            self._commit(values)
+
+    def _commit(self, values: list[Any]) -> None:
+        if self._raw is None:
+            self._raw = self._store.engine.raw_connection()
         with self._store.write_lock.held():
             cursor = self._raw.cursor()
             try:
@@ -681,7 +695,8 @@ class AuditAppender:
                 self.close()  # rolls back; the next batch starts on a fresh connection
                 raise
             finally:
-                cursor.close()
+                with contextlib.suppress(Exception):
+                    cursor.close()
 
     def close(self) -> None:
         if self._raw is not None:
