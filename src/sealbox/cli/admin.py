@@ -145,3 +145,39 @@ def run_delete_user_policy(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from sealbox.server.backup import write_backup
+
+    store, root_key = _open(args)
+    try:
+        rows = write_backup(store, root_key, Path(args.file))
+    finally:
+        store.close()
+    print(
+        f"wrote {args.file}: {rows} rows under root key {root_key.key_id}; it is useless "
+        "without that root key, so back the root key up separately",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from sealbox.server.backup import restore_backup
+    from sealbox.server.bootstrap import load_root_key, open_store
+    from sealbox.server.config import load_config
+
+    config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
+    root_key = load_root_key(config)  # must exist: the backup was made under it
+    store = open_store(config)
+    try:
+        rows = restore_backup(store, root_key, Path(args.file))
+    finally:
+        store.close()
+    print(
+        f"restored {rows} rows from {args.file}; keys, grants and access keys deleted since "
+        "the backup are back",
+        file=sys.stderr,
+    )
+    return 0

@@ -333,6 +333,18 @@ def build_parser() -> _Parser:
     detach.add_argument("--policy-name", required=True)
     detach.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_user_policy"))
 
+    backup = actions.add_parser(
+        "backup", help="write a consistent snapshot of the store, still wrapped under the root key"
+    )
+    backup.add_argument("file", help="backup file to write (mode 0600)")
+    backup.set_defaults(handler=_lazy("sealbox.cli.admin", "run_backup"))
+    restore = actions.add_parser(
+        "restore",
+        help="restore a backup into an empty store (brings back everything deleted since)",
+    )
+    restore.add_argument("file", help="backup file made by sealbox admin backup")
+    restore.set_defaults(handler=_lazy("sealbox.cli.admin", "run_restore"))
+
     audit = commands.add_parser("audit", help="verify or search the KMS audit log")
     checks = audit.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     checks.required = True
