@@ -18,6 +18,7 @@ from sealbox.server import lifecycle, logs, metrics
 from sealbox.server.config import DEFAULT_ACCOUNT_QUOTA
 from sealbox.server.dispatch import Dispatcher, HttpRequest, HttpResponse
 from sealbox.server.errors import KmsError, ValidationException
+from sealbox.server.rootkey import close_root_key
 from sealbox.server.service import KmsService
 from sealbox.server.throttle import Throttle
 
@@ -67,6 +68,7 @@ class KmsApp:
                 if self.service.audit is not None:
                     self.service.audit.close()
                 self.service.store.close()
+                close_root_key(self.service.root_key)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

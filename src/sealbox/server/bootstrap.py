@@ -18,13 +18,14 @@ from sealbox.server.audit import CHECKPOINT_DIR, AuditLog, ensure_audit_key
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.config import ServerConfig
 from sealbox.server.errors import KMSInternalException
+from sealbox.server.hsm import SCHEME, open_pkcs11_root_key
 from sealbox.server.rootkey import (
     CHECK_AAD,
     CHECK_PLAINTEXT,
-    AesRootKey,
     RootKey,
     RootKeyError,
     UnwrapError,
+    close_root_key,
     create_root_key_file,
     load_root_key_file,
 )
@@ -38,7 +39,19 @@ def open_store(config: ServerConfig) -> Store:
     return Store.open_sqlite(config.data_dir)
 
 
-def load_root_key(config: ServerConfig) -> AesRootKey:
+def is_pkcs11(config: ServerConfig) -> bool:
+    return config.root_key.startswith(SCHEME)
+
+
+def load_root_key(config: ServerConfig, *, create: bool = False) -> RootKey:
+    """The configured root key; ``create`` (a new store only) may generate a token key."""
+    if is_pkcs11(config):
+        return open_pkcs11_root_key(
+            config.root_key,
+            module=config.pkcs11_module,
+            pin_file=config.pkcs11_pin_file,
+            create=create,
+        )
     return load_root_key_file(Path(config.root_key).expanduser())
 
 
@@ -83,20 +96,30 @@ def prepare(config: ServerConfig) -> None:
                 raise RootKeyError(
                     "the store holds keys but records no root key; refusing to create one"
                 )
-            path = Path(config.root_key).expanduser()
-            root_key = load_root_key_file(path) if path.exists() else create_root_key_file(path)
-            bind(store, root_key)
-            ensure_audit_key(store, root_key)
+            root_key: RootKey
+            if is_pkcs11(config):
+                root_key = load_root_key(config, create=True)
+            else:
+                path = Path(config.root_key).expanduser()
+                root_key = load_root_key_file(path) if path.exists() else create_root_key_file(path)
+            try:
+                bind(store, root_key)
+                ensure_audit_key(store, root_key)
+            finally:
+                close_root_key(root_key)
             logs.event(
                 logs.SERVICE,
                 "initialized the store",
                 root_key_id=root_key.key_id,
-                root_key=str(path),
+                root_key=config.root_key,
             )
             return
         root_key = load_root_key(config)
-        check_binding(store, root_key)
-        ensure_audit_key(store, root_key)  # stores made before the audit log existed
+        try:
+            check_binding(store, root_key)
+            ensure_audit_key(store, root_key)  # stores made before the audit log existed
+        finally:
+            close_root_key(root_key)
     finally:
         store.close()
 

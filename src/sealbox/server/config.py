@@ -35,6 +35,9 @@ class ServerConfig:
     root_key: str = dataclasses.field(default_factory=lambda: str(default_root_key_path()))
     #: a postgresql:// URL; None: the SQLite store in data_dir
     database: str | None = None
+    #: for a pkcs11: root key, when its URI does not say (configuration file only)
+    pkcs11_module: str | None = None
+    pkcs11_pin_file: str | None = None
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     workers: int = 1
@@ -107,13 +110,16 @@ def load_config(
             document = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise UsageError(f"cannot read configuration file {path}: {error}") from None
-        tls = document.pop("tls", {})
-        document.update({f"tls_{k}": v for k, v in tls.items()})
+        for section in ("tls", "pkcs11"):
+            values_of = document.pop(section, {})
+            document.update({f"{section}_{k}": v for k, v in values_of.items()})
         unknown = sorted(set(document) - set(_FIELDS))
         if unknown:
             raise UsageError(f"unknown settings in {path}: {unknown}; known: {sorted(_FIELDS)}")
         values.update(document)
     for name in _FIELDS:
+        if name.startswith("pkcs11_"):
+            continue  # the PIN's whereabouts come from the file, never the environment
         if ENV_PREFIX + name.upper() in environ:
             values[name] = environ[ENV_PREFIX + name.upper()]
     values.update({k: v for k, v in flags.items() if v is not None and k in _FIELDS})

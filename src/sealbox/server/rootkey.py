@@ -54,6 +54,13 @@ class RootKey(Protocol):
     def unwrap(self, wrapped: bytes, *, aad: bytes) -> bytes: ...
 
 
+def close_root_key(root_key: object) -> None:
+    """Release what a root key holds (a token session); a key in memory holds nothing."""
+    close = getattr(root_key, "close", None)
+    if close is not None:
+        close()
+
+
 class AesRootKey:
     """A root key held in process memory (from a file or a passphrase)."""
 
