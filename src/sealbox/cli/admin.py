@@ -20,7 +20,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
     prepare(config)
     store = open_store(config)
-    root_key = load_root_key(config)
+    root_key = load_root_key(config, store)
     check_binding(store, root_key)
     return store, root_key
 
@@ -169,9 +169,9 @@ def run_restore(args: argparse.Namespace) -> int:
     from sealbox.server.config import load_config
 
     config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
-    root_key = load_root_key(config)  # must exist: the backup was made under it
     store = open_store(config)
     try:
+        root_key = load_root_key(config, store)  # must exist: the backup was made under it
         rows = restore_backup(store, root_key, Path(args.file))
     finally:
         store.close()

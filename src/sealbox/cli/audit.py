@@ -35,7 +35,7 @@ def run_verify(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _existing_store(config)
     try:
-        root_key = load_root_key(config)
+        root_key = load_root_key(config, store)
         check_binding(store, root_key)
         directories = [Path(d) for d in args.checkpoints] or [config.data_dir / CHECKPOINT_DIR]
         count, findings = verify(store, root_key, directories)

@@ -19,6 +19,7 @@ from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.config import ServerConfig
 from sealbox.server.errors import KMSInternalException
 from sealbox.server.hsm import SCHEME, open_pkcs11_root_key
+from sealbox.server.passphrase import is_passphrase, passphrase_root_key
 from sealbox.server.rootkey import (
     CHECK_AAD,
     CHECK_PLAINTEXT,
@@ -43,8 +44,11 @@ def is_pkcs11(config: ServerConfig) -> bool:
     return config.root_key.startswith(SCHEME)
 
 
-def load_root_key(config: ServerConfig, *, create: bool = False) -> RootKey:
-    """The configured root key; ``create`` (a new store only) may generate a token key."""
+def load_root_key(config: ServerConfig, store: Store, *, create: bool = False) -> RootKey:
+    """The configured root key; ``create`` (a new store only) may generate a token key or
+    a passphrase salt."""
+    if is_passphrase(config.root_key):
+        return passphrase_root_key(config.root_key, store, create=create)
     if is_pkcs11(config):
         return open_pkcs11_root_key(
             config.root_key,
@@ -97,8 +101,8 @@ def prepare(config: ServerConfig) -> None:
                     "the store holds keys but records no root key; refusing to create one"
                 )
             root_key: RootKey
-            if is_pkcs11(config):
-                root_key = load_root_key(config, create=True)
+            if is_pkcs11(config) or is_passphrase(config.root_key):
+                root_key = load_root_key(config, store, create=True)
             else:
                 path = Path(config.root_key).expanduser()
                 root_key = load_root_key_file(path) if path.exists() else create_root_key_file(path)
@@ -114,7 +118,7 @@ def prepare(config: ServerConfig) -> None:
                 root_key=config.root_key,
             )
             return
-        root_key = load_root_key(config)
+        root_key = load_root_key(config, store)
         try:
             check_binding(store, root_key)
             ensure_audit_key(store, root_key)  # stores made before the audit log existed
@@ -129,7 +133,7 @@ def open_service(config: ServerConfig, clock: Clock | None = None) -> KmsService
     settings = Settings(regions=frozenset(config.regions) if config.regions else None)
     clock = clock or SystemClock()
     try:
-        root_key: RootKey = load_root_key(config)
+        root_key: RootKey = load_root_key(config, store)
         check_binding(store, root_key)
         audit = AuditLog(store, root_key, config.data_dir / CHECKPOINT_DIR)
     except (RootKeyError, KMSInternalException) as error:

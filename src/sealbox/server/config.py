@@ -128,6 +128,11 @@ def load_config(
         raise UsageError("give both --tls-cert and --tls-key, or neither")
     if config.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if config.root_key.startswith("passphrase:") and config.workers > 1:
+        raise UsageError(
+            "a passphrase root key is read once, by one process: use --workers 1, or a key file "
+            "or a PKCS#11 token for several workers"
+        )
     if config.account_quota < 0:
         raise UsageError("--account-quota must be 0 (no quota) or a positive rate per second")
     if not 0 <= config.port <= 65535:
