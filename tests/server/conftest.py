@@ -9,6 +9,7 @@ import pytest
 from sealbox.server.clock import ManualClock
 from tests.postgres import PostgresCluster
 from tests.server.harness import InProcessServer, build_service, manual_clock
+from tests.softhsm import softhsm, token  # noqa: F401 - fixtures for the PKCS#11 tests
 
 
 @pytest.fixture

@@ -14,15 +14,13 @@ from sealbox.errors import UsageError
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from sealbox.server.bootstrap import check_binding, load_root_key, open_store, prepare
+    from sealbox.server.bootstrap import load_serving_root_key, open_store, prepare
     from sealbox.server.config import load_config
 
     config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
     prepare(config)
     store = open_store(config)
-    root_key = load_root_key(config, store)
-    check_binding(store, root_key)
-    return store, root_key
+    return store, load_serving_root_key(config, store)
 
 
 def _print(document: Any) -> None:
@@ -181,3 +179,89 @@ def run_restore(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _make_or_load(config: Any, store: Any, spec: str) -> Any:
+    """The root key ``spec`` names: a key file (created if absent) or a PKCS#11 key
+    (generated in the token if absent)."""
+    import dataclasses
+
+    from sealbox.server.bootstrap import load_root_key
+    from sealbox.server.passphrase import is_passphrase
+    from sealbox.server.rootkey import create_root_key_file
+
+    if is_passphrase(spec):
+        raise UsageError(
+            "rotating to a passphrase root key is not supported; use a key file or PKCS#11"
+        )
+    target = dataclasses.replace(config, root_key=spec, previous_root_key=None)
+    if spec.startswith("pkcs11:"):
+        return load_root_key(target, store, create=True)
+    path = Path(spec).expanduser()
+    return load_root_key(target, store) if path.exists() else create_root_key_file(path)
+
+
+def run_new_root_key(args: argparse.Namespace) -> int:
+    from sealbox.server.rootkey import close_root_key
+
+    store, current = _open(args)
+    try:
+        new = _make_or_load(_config_of(args), store, args.spec)
+    finally:
+        store.close()
+    close_root_key(current)
+    close_root_key(new)
+    print(
+        f"root key {new.key_id} is ready at {args.spec}; give it to every node as --root-key "
+        "with the current key as --previous-root-key, then run rotate-root-key",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_rotate_root_key(args: argparse.Namespace) -> int:
+    from sealbox.server.bootstrap import is_pkcs11
+    from sealbox.server.rekey import DualRootKey, rotate_root_key
+    from sealbox.server.rootkey import close_root_key
+
+    new_spec: str = args.new_root_key
+    config = _config_of(args)
+    if (
+        is_pkcs11(config)
+        and not new_spec.startswith("pkcs11:")
+        and not args.allow_downgrade_to_file
+    ):
+        raise UsageError(
+            "moving the root key from a PKCS#11 token to a file takes it out of the HSM; "
+            "add --allow-downgrade-to-file if that is what you want"
+        )
+    store, current = _open(args)
+    if isinstance(current, DualRootKey):  # given as --root-key OLD --previous-root-key …
+        current = current.new
+    try:
+        new = _make_or_load(config, store, new_spec)
+        if new.key_id == current.key_id:
+            raise UsageError(
+                "--new-root-key is the current root key; give the current key as --root-key"
+            )
+
+        def report(table: str, count: int) -> None:
+            print(f"sealbox: re-wrapped {count} values ({table})", file=sys.stderr)
+
+        count = rotate_root_key(store, current, new, progress=report)
+    finally:
+        store.close()
+    close_root_key(current)
+    close_root_key(new)
+    print(
+        f"the store is now bound to root key {new.key_id} ({count} values re-wrapped); restart "
+        f"every node with --root-key {new_spec} and without --previous-root-key",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _config_of(args: argparse.Namespace) -> Any:
+    from sealbox.server.config import load_config
+
+    return load_config(config_flags(args), file=Path(args.config) if args.config else None)

@@ -194,6 +194,12 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
         help="store directory (default ~/.local/share/sealbox); with --database, only audit checkpoints",
     )
     parser.add_argument(
+        "--previous-root-key",
+        metavar="SPEC",
+        help="during a root-key rotation: the key being replaced, so values not yet re-wrapped "
+        "still unwrap (see sealbox admin rotate-root-key)",
+    )
+    parser.add_argument(
         "--database",
         help="a postgresql://USER@HOST/DB URL: the store lives there, shared by every node "
         "(sslmode=, sslrootcert=… as query parameters; also SEALBOX_DATABASE)",
@@ -333,6 +339,31 @@ def build_parser() -> _Parser:
     detach.add_argument("--policy-name", required=True)
     detach.set_defaults(handler=_lazy("sealbox.cli.admin", "run_delete_user_policy"))
 
+    fresh = actions.add_parser(
+        "new-root-key",
+        help="create the next root key (a file, or a key in a PKCS#11 token) before a rotation",
+    )
+    fresh.add_argument("spec", metavar="SPEC", help="a key file path or pkcs11:token=…;object=…")
+    fresh.set_defaults(handler=_lazy("sealbox.cli.admin", "run_new_root_key"))
+    rotate = actions.add_parser(
+        "rotate-root-key",
+        help="re-wrap every key material and secret under a new root key, online; run it again "
+        "if interrupted",
+    )
+    rotate.add_argument(
+        "--new-root-key",
+        required=True,
+        metavar="SPEC",
+        help="a key file (created if absent) or pkcs11:token=…;object=… (generated in the token "
+        "if absent)",
+    )
+    rotate.add_argument(
+        "--allow-downgrade-to-file",
+        action="store_true",
+        help="allow moving from a PKCS#11 token to a key file, which takes the root of trust "
+        "out of the HSM",
+    )
+    rotate.set_defaults(handler=_lazy("sealbox.cli.admin", "run_rotate_root_key"))
     backup = actions.add_parser(
         "backup", help="write a consistent snapshot of the store, still wrapped under the root key"
     )

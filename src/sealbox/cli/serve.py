@@ -23,6 +23,7 @@ def config_flags(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "data_dir": getattr(args, "data_dir", None),
         "root_key": getattr(args, "root_key", None),
+        "previous_root_key": getattr(args, "previous_root_key", None),
         "database": getattr(args, "database", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),

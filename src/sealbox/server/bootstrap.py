@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from pathlib import Path
 
 from sealbox.server import logs
@@ -20,6 +21,7 @@ from sealbox.server.config import ServerConfig
 from sealbox.server.errors import KMSInternalException
 from sealbox.server.hsm import SCHEME, open_pkcs11_root_key
 from sealbox.server.passphrase import is_passphrase, passphrase_root_key
+from sealbox.server.rekey import DualRootKey
 from sealbox.server.rootkey import (
     CHECK_AAD,
     CHECK_PLAINTEXT,
@@ -57,6 +59,22 @@ def load_root_key(config: ServerConfig, store: Store, *, create: bool = False) -
             create=create,
         )
     return load_root_key_file(Path(config.root_key).expanduser())
+
+
+def load_serving_root_key(config: ServerConfig, store: Store) -> RootKey:
+    """The root key a service uses, checked against the store. With ``previous_root_key``
+    (a rotation in progress) new values are wrapped under ``root_key`` and old ones still
+    unwrap, whichever of the two the store is bound to at the moment."""
+    root_key = load_root_key(config, store)
+    if config.previous_root_key is None:
+        check_binding(store, root_key)
+        return root_key
+    previous = load_root_key(dataclasses.replace(config, root_key=config.previous_root_key), store)
+    try:
+        check_binding(store, root_key)
+    except RootKeyError:
+        check_binding(store, previous)
+    return DualRootKey(root_key, previous)
 
 
 def bind(store: Store, root_key: RootKey) -> None:
@@ -118,9 +136,8 @@ def prepare(config: ServerConfig) -> None:
                 root_key=config.root_key,
             )
             return
-        root_key = load_root_key(config, store)
+        root_key = load_serving_root_key(config, store)
         try:
-            check_binding(store, root_key)
             ensure_audit_key(store, root_key)  # stores made before the audit log existed
         finally:
             close_root_key(root_key)
@@ -133,8 +150,7 @@ def open_service(config: ServerConfig, clock: Clock | None = None) -> KmsService
     settings = Settings(regions=frozenset(config.regions) if config.regions else None)
     clock = clock or SystemClock()
     try:
-        root_key: RootKey = load_root_key(config, store)
-        check_binding(store, root_key)
+        root_key: RootKey = load_serving_root_key(config, store)
         audit = AuditLog(store, root_key, config.data_dir / CHECKPOINT_DIR)
     except (RootKeyError, KMSInternalException) as error:
         logs.event(logs.SERVICE, "the service is sealed", 40, reason=error.message)

@@ -33,6 +33,8 @@ def default_data_dir() -> Path:
 class ServerConfig:
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     root_key: str = dataclasses.field(default_factory=lambda: str(default_root_key_path()))
+    #: during a root-key rotation: the key being replaced (values under it still unwrap)
+    previous_root_key: str | None = None
     #: a postgresql:// URL; None: the SQLite store in data_dir
     database: str | None = None
     #: for a pkcs11: root key, when its URI does not say (configuration file only)

@@ -81,10 +81,29 @@ def _read_pin(path: str) -> str:
     return pin
 
 
+# A token allows one login per process: keys of one token (the old and the new root key
+# during a rotation) share its session, which closes with the last of them.
+_sessions: dict[tuple[str, str], list[Any]] = {}  # (module, token) → [session, users]
+_sessions_lock = threading.Lock()
+
+
+def _release(where: tuple[str, str]) -> None:
+    with _sessions_lock:
+        entry = _sessions.get(where)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _sessions[where]
+            with contextlib.suppress(Exception):
+                entry[0].close()
+
+
 class Pkcs11RootKey:
     """The RootKey interface over a key that never leaves the token."""
 
-    def __init__(self, session: Any, key: Any, uri: Pkcs11Uri) -> None:
+    def __init__(self, session: Any, key: Any, uri: Pkcs11Uri, where: tuple[str, str]) -> None:
+        self._where = where
         self._session = session
         self._key = key
         self._lock = threading.Lock()  # one session: one operation at a time
@@ -98,9 +117,8 @@ class Pkcs11RootKey:
         """End the session (and with the last session, the token login)."""
         with self._lock:
             if self._session is not None:
-                with contextlib.suppress(Exception):
-                    self._session.close()
                 self._session = None
+                _release(self._where)
 
     def _params(self, nonce: bytes, aad: bytes) -> tuple[Any, Any]:
         from pkcs11 import Mechanism
@@ -159,9 +177,15 @@ def open_pkcs11_root_key(
             "PKCS#11 root keys need python-pkcs11: pip install 'sealbox[hsm]'"
         ) from None
     pin = _read_pin(pin_path)
+    where = (module_path, uri.token)
     try:
-        token = pkcs11.lib(module_path).get_token(token_label=uri.token)
-        session = token.open(user_pin=pin, rw=True)
+        with _sessions_lock:
+            entry = _sessions.get(where)
+            if entry is None:
+                token = pkcs11.lib(module_path).get_token(token_label=uri.token)
+                entry = _sessions[where] = [token.open(user_pin=pin, rw=True), 0]
+            entry[1] += 1
+        session = entry[0]
         try:
             key = session.get_key(
                 label=uri.object, key_type=KeyType.AES, object_class=ObjectClass.SECRET_KEY
@@ -177,5 +201,7 @@ def open_pkcs11_root_key(
                 template={Attribute.EXTRACTABLE: False, Attribute.SENSITIVE: True},
             )
     except (PKCS11Error, RuntimeError, OSError):
+        if where in _sessions:
+            _release(where)
         raise RootKeyError(UNAVAILABLE) from None
-    return Pkcs11RootKey(session, key, uri)
+    return Pkcs11RootKey(session, key, uri, where)

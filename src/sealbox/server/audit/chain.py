@@ -16,13 +16,13 @@ from sealbox.server.rootkey import RootKey
 from sealbox.server.store.repository import Store
 
 KEY_META = "audit_key"
-_KEY_AAD = b"sealbox/audit-key"
+KEY_AAD = b"sealbox/audit-key"
 
 
 def ensure_audit_key(store: Store, root_key: RootKey) -> None:
     """Create the store's audit MAC key once (wrapped under the root key)."""
     if store.get_meta(KEY_META) is None:
-        wrapped = root_key.wrap(os.urandom(32), aad=_KEY_AAD)
+        wrapped = root_key.wrap(os.urandom(32), aad=KEY_AAD)
         store.put_meta({KEY_META: base64.b64encode(wrapped).decode()})
 
 
@@ -32,7 +32,7 @@ def load_audit_key(store: Store, root_key: RootKey) -> bytes:
         raise KMSInternalException(
             "the store has no audit key; start the service once to create it"
         )
-    return root_key.unwrap(base64.b64decode(value), aad=_KEY_AAD)
+    return root_key.unwrap(base64.b64decode(value), aad=KEY_AAD)
 
 
 def record_mac(key: bytes, previous: bytes, chain: str, seq: int, body: bytes) -> bytes:

@@ -30,7 +30,7 @@ from sealbox.server.errors import (
 from sealbox.server.lifecycle import DAY
 from sealbox.server.operations import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
-from sealbox.server.store.records import MaterialRecord, material_aad
+from sealbox.server.store.records import MaterialRecord, import_token_aad, material_aad
 
 TOKEN_LIFETIME = DAY
 MAX_VALIDITY = 365 * DAY
@@ -53,10 +53,6 @@ def _external(service: KmsService, caller: Caller, key_param: str, action: str) 
     if entry.record.key_state == "PendingDeletion":
         raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
     return entry
-
-
-def _token_aad(arn: str, token: str) -> bytes:
-    return f"import-token\x00{arn}\x00{token}".encode()
 
 
 def imported_material_id(key_id: str, material: bytes) -> str:
@@ -84,7 +80,9 @@ def get_parameters_for_import(service: KmsService, caller: Caller, params: Param
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     valid_to = service.clock.now() + TOKEN_LIFETIME
-    wrapped = service.require_unsealed().wrap(der, aad=_token_aad(entry.record.arn, token.hex()))
+    wrapped = service.require_unsealed().wrap(
+        der, aad=import_token_aad(entry.record.arn, token.hex())
+    )
     service.store.insert_import_token(
         token.hex(), entry.record.key_id, algorithm, wrapped, valid_to
     )
@@ -150,7 +148,8 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
         )
     root = service.require_unsealed()
     private = serialization.load_der_private_key(
-        root.unwrap(stored.wrapped_private_key, aad=_token_aad(record.arn, token)), password=None
+        root.unwrap(stored.wrapped_private_key, aad=import_token_aad(record.arn, token)),
+        password=None,
     )
     assert isinstance(private, rsa.RSAPrivateKey)
     material = _unwrap_material(private, stored.algorithm, params["EncryptedKeyMaterial"])

@@ -88,5 +88,9 @@ def material_aad(arn: str, material_id: str) -> bytes:
     return f"key-material\x00{arn}\x00{material_id}".encode()
 
 
+def import_token_aad(arn: str, token: str) -> bytes:
+    return f"import-token\x00{arn}\x00{token}".encode()
+
+
 def secret_aad(access_key_id: str, account: str, user_name: str) -> bytes:
     return f"access-key\x00{access_key_id}\x00{account}\x00{user_name}".encode()
