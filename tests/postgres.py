@@ -46,7 +46,8 @@ def _free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, tls: tuple[bytes, bytes] | None = None) -> None:
+        """``tls``: the server's certificate and key (PEM) to serve TLS with."""
         self.bindir = find_bindir()
         self.directory = Path(tempfile.mkdtemp(prefix="sealbox-pg-"))
         self.data = self.directory / "data"
@@ -56,6 +57,22 @@ class PostgresCluster:
             os.chown(self.directory, 65534, 65534)
             self._as_user = ["runuser", "-u", "nobody", "--"]
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8")
+        self._options: list[str] = []
+        if tls is not None:
+            for name, pem in zip(("server.crt", "server.key"), tls, strict=True):
+                path = self.data / name
+                path.write_bytes(pem)
+                path.chmod(0o600)
+                if self._as_user:
+                    os.chown(path, 65534, 65534)
+            self._options = [
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+            ]
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
         self._names = itertools.count()
@@ -86,7 +103,8 @@ class PostgresCluster:
         with (self.directory / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.data),
-                 "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.directory)],
+                 "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.directory),
+                 *self._options],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 cwd=self.directory,
