@@ -1,4 +1,5 @@
-"""Database engines. SQLite runs in WAL mode with synchronous=FULL, checked at start."""
+"""Database engines. SQLite runs in WAL mode with synchronous=FULL, checked at start;
+PostgreSQL (psycopg 3) serializes writers on an advisory lock (see serialize_pg_writers)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 Every write goes through :meth:`Store.write`, which also bumps the store's
 ``generation``. Each service worker compares the generation (cheaply, see
-:class:`SqliteChangeWatch`) before every request and drops its caches when it
-moved, so a change made through any worker or the admin CLI is in force on the
-next request everywhere.
+:class:`SqliteChangeWatch` and :class:`PostgresChangeWatch`) before every request
+and drops its caches when it moved, so a change made through any worker, node or
+the admin CLI is in force on the next request everywhere.
 """
 
 from __future__ import annotations
