@@ -194,17 +194,23 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
         help="store directory (default ~/.local/share/sealbox); with --database, only audit checkpoints",
     )
     parser.add_argument(
+        "--database",
+        help="a postgresql://USER@HOST/DB URL: the store lives there, shared by every node "
+        "(sslmode=, sslrootcert=… as query parameters; also SEALBOX_DATABASE)",
+    )
+    parser.add_argument(
+        "--root-key",
+        metavar="SPEC",
+        help="the root key: a file (default ~/.config/sealbox/root.key), "
+        "pkcs11:token=LABEL;object=LABEL (module and PIN file from --config), "
+        "or passphrase: / passphrase:fd=N",
+    )
+    parser.add_argument(
         "--previous-root-key",
         metavar="SPEC",
         help="during a root-key rotation: the key being replaced, so values not yet re-wrapped "
         "still unwrap (see sealbox admin rotate-root-key)",
     )
-    parser.add_argument(
-        "--database",
-        help="a postgresql://USER@HOST/DB URL: the store lives there, shared by every node "
-        "(sslmode=, sslrootcert=… as query parameters; also SEALBOX_DATABASE)",
-    )
-    parser.add_argument("--root-key", help="root key file (default ~/.config/sealbox/root.key)")
     parser.add_argument(
         "--config", help="TOML configuration file (flags > SEALBOX_* variables > file)"
     )
@@ -292,7 +298,9 @@ def build_parser() -> _Parser:
     )
     serve.set_defaults(handler=_lazy("sealbox.cli.serve", "run_serve"))
 
-    admin = commands.add_parser("admin", help="manage access keys in the store")
+    admin = commands.add_parser(
+        "admin", help="manage access keys, identity policies, root keys and backups"
+    )
     _store_options(admin)
     actions = admin.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     actions.required = True
