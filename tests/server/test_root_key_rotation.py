@@ -48,6 +48,18 @@ def seed(config: ServerConfig) -> tuple[Any, list[tuple[bytes, bytes]], Any]:
     return credentials, sealed, external
 
 
+def assert_all_decrypt(
+    config: ServerConfig, credentials: Any, sealed: list[tuple[bytes, bytes]]
+) -> None:
+    server = InProcessServer(open_service(config))
+    try:
+        client = kms_client(server.endpoint, credentials)
+        for blob, plaintext in sealed:
+            assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
+    finally:
+        server.stop()
+
+
 def test_file_to_file_online_and_resumable(tmp_path: Path) -> None:
     old_path, new_path = tmp_path / "old.key", tmp_path / "new.key"
     old_config = ServerConfig(data_dir=tmp_path / "data", root_key=str(old_path))
@@ -109,13 +121,7 @@ def test_file_to_file_online_and_resumable(tmp_path: Path) -> None:
     assert failures == []
 
     after = ServerConfig(data_dir=tmp_path / "data", root_key=str(new_path))
-    server = InProcessServer(open_service(after))
-    try:
-        client = kms_client(server.endpoint, credentials)
-        for blob, plaintext in sealed:
-            assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
-    finally:
-        server.stop()
+    assert_all_decrypt(after, credentials, sealed)
     sealed_with_old = open_service(old_config)
     assert (
         sealed_with_old.sealed_reason is not None
@@ -171,22 +177,12 @@ def test_file_to_pkcs11_to_pkcs11_and_the_downgrade_flag(tmp_path: Path, token: 
         pkcs11_module=MODULE,
         pkcs11_pin_file=str(token.pin_file),
     )
-    server = InProcessServer(open_service(on_token))
-    try:
-        client = kms_client(server.endpoint, credentials)
-        for blob, plaintext in sealed:
-            assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
-    finally:
-        server.stop()
+    assert_all_decrypt(on_token, credentials, sealed)
     allowed = admin(*data, "--config", str(config_file), "--root-key", second, "rotate-root-key",
                     "--new-root-key", str(tmp_path / "back.key"), "--allow-downgrade-to-file")  # fmt: skip
     assert allowed.returncode == 0, allowed.stderr
-    server = InProcessServer(
-        open_service(ServerConfig(data_dir=tmp_path / "data", root_key=str(tmp_path / "back.key")))
+    assert_all_decrypt(
+        ServerConfig(data_dir=tmp_path / "data", root_key=str(tmp_path / "back.key")),
+        credentials,
+        sealed,
     )
-    try:
-        client = kms_client(server.endpoint, credentials)
-        for blob, plaintext in sealed:
-            assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
-    finally:
-        server.stop()

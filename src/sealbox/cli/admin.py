@@ -13,11 +13,16 @@ from sealbox.cli.serve import config_flags
 from sealbox.errors import UsageError
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from sealbox.server.bootstrap import load_serving_root_key, open_store, prepare
+def _config_of(args: argparse.Namespace) -> Any:
     from sealbox.server.config import load_config
 
-    config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
+    return load_config(config_flags(args), file=Path(args.config) if args.config else None)
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from sealbox.server.bootstrap import load_serving_root_key, open_store, prepare
+
+    config = _config_of(args)
     prepare(config)
     store = open_store(config)
     return store, load_serving_root_key(config, store)
@@ -164,9 +169,8 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     from sealbox.server.backup import restore_backup
     from sealbox.server.bootstrap import load_root_key, open_store
-    from sealbox.server.config import load_config
 
-    config = load_config(config_flags(args), file=Path(args.config) if args.config else None)
+    config = _config_of(args)
     store = open_store(config)
     try:
         root_key = load_root_key(config, store)  # must exist: the backup was made under it
@@ -259,9 +263,3 @@ def run_rotate_root_key(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _config_of(args: argparse.Namespace) -> Any:
-    from sealbox.server.config import load_config
-
-    return load_config(config_flags(args), file=Path(args.config) if args.config else None)
