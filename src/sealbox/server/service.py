@@ -223,6 +223,12 @@ class KmsService:
             return self.key(key_id) if self.store.get_key(key_id) is not None else None
         return entry
 
+    def change_key(self, key_id: str, **values: Any) -> None:
+        """Store ``values`` on the key and drop every cache, so the change is in force at once."""
+        with self.store.write() as connection:
+            self.store.update_key(key_id, connection, **values)
+        self.forget()
+
     def drop_key(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
 

@@ -14,6 +14,16 @@ Handler = Callable[[KmsService, Caller, Params], Result]
 OPERATIONS: dict[str, Handler] = {}
 
 
+def stop_if_dry_run(params: Params) -> None:
+    """Answer a DryRun request, once every check a real one makes has passed."""
+    if params.get("DryRun"):
+        from sealbox.server.errors import DryRunOperationException
+
+        raise DryRunOperationException(
+            "The request would have succeeded, but the DryRun option is set."
+        )
+
+
 def operation(name: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         OPERATIONS[name] = handler

@@ -7,7 +7,6 @@ from typing import Any
 
 from sealbox.server.envelope import INVALID, open_blob, parse_blob, seal
 from sealbox.server.errors import (
-    DryRunOperationException,
     IncorrectKeyException,
     InvalidCiphertextException,
     InvalidKeyUsageException,
@@ -15,7 +14,7 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
-from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.grants import check_grant_tokens
 from sealbox.server.policy import ContextValue
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
@@ -35,13 +34,6 @@ def _refuse_recipient(params: Params) -> None:
     if params.get("Recipient"):
         raise UnsupportedOperationException(
             "Recipient (Nitro Enclaves attestation) is not supported by Sealbox."
-        )
-
-
-def _dry_run(params: Params) -> None:
-    if params.get("DryRun"):
-        raise DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
         )
 
 
@@ -83,7 +75,7 @@ def _seal(
 ) -> tuple[KeyEntry, str, bytes]:
     check_grant_tokens(params)
     entry, material_id, material = _encryption_key(service, caller, key_param, action, context)
-    _dry_run(params)
+    stop_if_dry_run(params)
     return entry, material_id, seal(entry.record.key_id, material_id, material, plaintext, context)
 
 
@@ -116,12 +108,10 @@ def _open(
     if material is None:
         raise InvalidCiphertextException(INVALID)
     ignore_ciphertext = "IGNORE_CIPHERTEXT" in params.get("DryRunModifiers", ())
-    if params.get("DryRun") and ignore_ciphertext:
-        raise DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
-        )
+    if ignore_ciphertext:
+        stop_if_dry_run(params)
     plaintext = open_blob(header, packed, body, material, context)
-    _dry_run(params)
+    stop_if_dry_run(params)
     return entry, header.material_id, plaintext
 
 

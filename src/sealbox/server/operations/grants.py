@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 from sealbox.server.errors import (
-    DryRunOperationException,
     InvalidGrantIdException,
     InvalidGrantTokenException,
     NotFoundException,
@@ -21,7 +20,7 @@ from sealbox.server.errors import (
     ValidationException,
 )
 from sealbox.server.grants import GRANT_OPERATIONS, Grant
-from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.service import Caller, KeyEntry, KmsService
 
@@ -116,10 +115,7 @@ def create_grant(service: KmsService, caller: Caller, params: Params) -> Result:
         # a grantee may pass on no more than its own grant gives it
         grant_filter=lambda g: g.may_delegate(frozenset(operations), subset, equals),
     )
-    if params.get("DryRun"):
-        raise DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
-        )
+    stop_if_dry_run(params)
     grant = Grant(
         grant_id=os.urandom(32).hex(),
         key_id=entry.record.key_id,
@@ -210,24 +206,18 @@ def retire_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     may = arn == grant.retiring or (arn == grant.grantee and "RetireGrant" in grant.operations)
     if not may:
         service.authorize(caller, "RetireGrant", entry)
-    if params.get("DryRun"):
-        raise DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
-        )
-    with service.store.write() as connection:
-        service.store.delete_grant(grant.grant_id, connection)
-    service.forget()
-    return {}
+    return _delete(service, grant, params)
 
 
 @operation("RevokeGrant")
 def revoke_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     entry, grant = _find(service, caller, {"KeyId": params["KeyId"], "GrantId": params["GrantId"]})
     service.authorize(caller, "RevokeGrant", entry)
-    if params.get("DryRun"):
-        raise DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
-        )
+    return _delete(service, grant, params)
+
+
+def _delete(service: KmsService, grant: Grant, params: Params) -> Result:
+    stop_if_dry_run(params)
     with service.store.write() as connection:
         service.store.delete_grant(grant.grant_id, connection)
     service.forget()

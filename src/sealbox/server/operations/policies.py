@@ -61,9 +61,7 @@ def put_key_policy(service: KmsService, caller: Caller, params: Params) -> Resul
     policy = Policy.parse(params["Policy"], key_policy=True)
     if not params.get("BypassPolicyLockoutSafetyCheck"):
         check_lockout(service, caller, policy, entry.record.arn, entry.record.account)
-    with service.store.write() as connection:
-        service.store.update_key(entry.record.key_id, connection, policy=params["Policy"])
-    service.forget()
+    service.change_key(entry.record.key_id, policy=params["Policy"])
     return {}
 
 

@@ -64,26 +64,19 @@ def enable_key_rotation(service: KmsService, caller: Caller, params: Params) -> 
         )
     # AWS schedules the next rotation from the last one (or the key's creation).
     next_rotation = _last_rotation(service, entry.record) + period * DAY
-    with service.store.write() as connection:
-        service.store.update_key(
-            entry.record.key_id,
-            connection,
-            rotation_enabled=True,
-            rotation_period=period,
-            next_rotation=next_rotation,
-        )
-    service.forget()
+    service.change_key(
+        entry.record.key_id,
+        rotation_enabled=True,
+        rotation_period=period,
+        next_rotation=next_rotation,
+    )
     return {}
 
 
 @operation("DisableKeyRotation")
 def disable_key_rotation(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _rotatable(service, caller, params["KeyId"], "DisableKeyRotation")
-    with service.store.write() as connection:
-        service.store.update_key(
-            entry.record.key_id, connection, rotation_enabled=False, next_rotation=None
-        )
-    service.forget()
+    service.change_key(entry.record.key_id, rotation_enabled=False, next_rotation=None)
     return {}
 
 
