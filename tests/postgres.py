@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 
+from tests.system_tools import missing_system_tool
+
 SUPERUSER = "sealbox"
 
 
@@ -32,7 +34,7 @@ def find_bindir() -> Path:
     for candidate in candidates:
         if candidate and (Path(candidate) / "initdb").exists():
             return Path(candidate)
-    raise RuntimeError(
+    missing_system_tool(
         "PostgreSQL binaries (initdb, postgres) not found: apt-get install postgresql, "
         "or set SEALBOX_PG_BIN"
     )

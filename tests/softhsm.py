@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sealbox.server.config import ServerConfig
+from tests.system_tools import missing_system_tool
 
 MODULE = next(
     (
@@ -53,7 +54,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One SoftHSM2 configuration and a pool of fresh tokens for the session: the library
     reads both once per process (SOFTHSM2_CONF is SoftHSM's own setting, not a secret)."""
     if shutil.which("softhsm2-util") is None:
-        raise RuntimeError("softhsm2 is not installed: apt-get install softhsm2")
+        missing_system_tool("SoftHSM2 is not installed: apt-get install softhsm2")
     directory = tmp_path_factory.mktemp("softhsm")
     (directory / "tokens").mkdir()
     conf = directory / "softhsm2.conf"
