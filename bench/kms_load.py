@@ -16,8 +16,6 @@ OpenBao's file audit device does not fsync.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import multiprocessing
@@ -72,18 +70,16 @@ def _kms_request(target: Target, signing: dict[str, bytes]) -> tuple[str, bytes,
         "x-amz-target": "TrentService.GenerateDataKey",
     }
     signed = ("content-type", "host", "x-amz-date", "x-amz-target")
-    request = sigv4.Request("POST", "/", "", list(headers.items()), body)
-    canonical = sigv4.canonical_request(request, signed, hashlib.sha256(body).hexdigest())
-    scope = f"{amz_date[:8]}/{REGION}/kms/aws4_request"
     key = signing.get(amz_date[:8])
     if key is None:
         key = signing[amz_date[:8]] = sigv4.signing_key(target.secret, amz_date[:8], REGION, "kms")
-    signature = hmac.new(
-        key, sigv4.string_to_sign(amz_date, scope, canonical).encode(), "sha256"
-    ).hexdigest()
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={target.access_key}/{scope}, SignedHeaders={';'.join(signed)}, "
-        f"Signature={signature}"
+    headers["authorization"] = sigv4.authorization_value(
+        sigv4.Request("POST", "/", "", list(headers.items()), body),
+        signed,
+        access_key_id=target.access_key,
+        key=key,
+        amz_date=amz_date,
+        region=REGION,
     )
     return "/", body, headers
 

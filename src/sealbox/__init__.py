@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from sealbox.cmm import RequiredEncryptionContextCMM as RequiredEncryptionContextCMM
     from sealbox.errors import ErrorCode as ErrorCode
     from sealbox.errors import SealboxError as SealboxError
+    from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH as DEFAULT_MAX_BODY_LENGTH
+    from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE as DEFAULT_MAX_HEADER_SIZE
     from sealbox.format.header import EncryptedDataKey as EncryptedDataKey
     from sealbox.format.header import MessageHeader as MessageHeader
     from sealbox.format.suites import Algorithm as Algorithm
@@ -53,6 +55,8 @@ _HOMES = {
     "CommitmentPolicy": "sealbox.format.suites",
     "ContentType": "sealbox.format.suites",
     "CryptoMaterialsManager": "sealbox.cmm",
+    "DEFAULT_MAX_BODY_LENGTH": "sealbox.format.body",
+    "DEFAULT_MAX_HEADER_SIZE": "sealbox.format.header",
     "DecryptionMaterials": "sealbox.materials",
     "DecryptionMaterialsRequest": "sealbox.cmm",
     "DefaultCryptoMaterialsManager": "sealbox.cmm",
@@ -69,6 +73,8 @@ _HOMES = {
 }
 
 __all__ = [
+    "DEFAULT_MAX_BODY_LENGTH",
+    "DEFAULT_MAX_HEADER_SIZE",
     "Algorithm",
     "CachingCryptoMaterialsManager",
     "CommitmentPolicy",

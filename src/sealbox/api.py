@@ -21,8 +21,9 @@ from sealbox.cmm import (
 from sealbox.decryptor import MessageDecryptor
 from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor, check_frame_length
 from sealbox.errors import UsageError
+from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
 from sealbox.format.context import check_caller_context
-from sealbox.format.header import MessageHeader
+from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE, MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
 from sealbox.keyrings.base import Keyring
 from sealbox.streaming import StreamDecryptor, StreamEncryptor
@@ -71,7 +72,11 @@ class EncryptionClient:
     ``commitment_policy`` defaults to the strictest, REQUIRE_ENCRYPT_REQUIRE_DECRYPT.
     ``max_encrypted_data_keys`` defaults to **no limit**, as in the reference
     package; set it when you decrypt messages from untrusted sources, since
-    every encrypted data key may cost a keyring (or KMS) call.
+    every encrypted data key may cost a keyring (or KMS) call. Memory is bounded
+    regardless: ``decrypt`` and ``stream`` refuse a header over ``max_header_size``
+    (default 4 MiB) and a frame or non-framed body over ``max_body_length``
+    (default 64 MiB) before reading it; pass larger values (or None for no
+    limit) only for messages from sources you trust.
     """
 
     def __init__(
@@ -137,7 +142,8 @@ class EncryptionClient:
         keyring: Keyring | None = None,
         materials_manager: CryptoMaterialsManager | None = None,
         encryption_context: Mapping[str, str] | None = None,
-        max_body_length: int | None = None,
+        max_body_length: int | None = DEFAULT_MAX_BODY_LENGTH,
+        max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE,
     ) -> tuple[bytes, MessageHeader]:
         """Decrypt one message; return ``(plaintext, header)``.
 
@@ -145,14 +151,18 @@ class EncryptionClient:
         commitment, every frame tag, the signature, and no trailing bytes.
         ``encryption_context``, if given, must be contained in the message's
         (pairs not stored in the message are authenticated by its header tag).
+        ``max_body_length`` and ``max_header_size`` apply as in :meth:`stream`,
+        so that both APIs give one message the same verdict.
         """
         _check_limit("max_body_length", max_body_length)
+        _check_limit("max_header_size", max_header_size)
         decryptor = MessageDecryptor(
             materials_manager=_materials_manager(keyring, materials_manager),
             commitment_policy=self.commitment_policy,
             max_encrypted_data_keys=self.max_encrypted_data_keys,
             encryption_context=_reproduced(encryption_context),
             max_body_length=max_body_length,
+            max_header_size=max_header_size,
         )
         data = memoryview(read_all(source))
         try:
@@ -175,20 +185,30 @@ class EncryptionClient:
         algorithm: Algorithm | None = None,
         frame_length: int | None = None,
         source_length: int | None = None,
-        max_body_length: int | None = None,
+        max_body_length: int | None = DEFAULT_MAX_BODY_LENGTH,
+        max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE,
     ) -> StreamEncryptor | StreamDecryptor:
         """A file-like stream: ``mode`` "e"/"encrypt" yields a message, "d"/"decrypt"
         yields plaintext, "decrypt-unsigned" refuses signed messages right after the header.
 
         ``algorithm``, ``frame_length`` and ``source_length`` apply to encryption,
-        ``max_body_length`` to decryption; passing one to the other mode is an error.
-        Decrypting streams release each frame once its tag verifies; the final
-        frame of a signed message waits for the signature. Treat released
-        plaintext as unverified until the stream has ended without error.
+        ``max_body_length`` and ``max_header_size`` to decryption; passing one to
+        the other mode is an error. Decrypting streams release each frame once its
+        tag verifies; the final frame of a signed message waits for the signature.
+        Treat released plaintext as unverified until the stream has ended without error.
+
+        A decrypting stream refuses, before reading them, a header of more than
+        ``max_header_size`` bytes (``HEADER_TOO_LARGE``) and a frame or non-framed
+        body of more than ``max_body_length`` bytes (``BODY_TOO_LARGE``), so its
+        memory stays bounded whatever the message declares. None means no limit.
         """
         cmm = _materials_manager(keyring, materials_manager)
         if mode in ("e", "encrypt"):
-            _refuse_options(mode, max_body_length=max_body_length)
+            _refuse_options(
+                mode,
+                max_body_length=_changed(max_body_length, DEFAULT_MAX_BODY_LENGTH),
+                max_header_size=_changed(max_header_size, DEFAULT_MAX_HEADER_SIZE),
+            )
             _check_algorithm(algorithm)
             frame_length = DEFAULT_FRAME_LENGTH if frame_length is None else frame_length
             check_frame_length(frame_length)
@@ -215,6 +235,7 @@ class EncryptionClient:
                 mode, algorithm=algorithm, frame_length=frame_length, source_length=source_length
             )
             _check_limit("max_body_length", max_body_length)
+            _check_limit("max_header_size", max_header_size)
             return StreamDecryptor(
                 source=source,
                 materials_manager=cmm,
@@ -222,11 +243,17 @@ class EncryptionClient:
                 encryption_context=_reproduced(encryption_context),
                 max_encrypted_data_keys=self.max_encrypted_data_keys,
                 max_body_length=max_body_length,
+                max_header_size=max_header_size,
                 unsigned_only=mode == "decrypt-unsigned",
             )
         raise UsageError(
             f"mode must be 'e', 'encrypt', 'd', 'decrypt' or 'decrypt-unsigned', not {mode!r}"
         )
+
+
+def _changed(value: int | None, default: int) -> int | None:
+    """A decrypt-only limit the caller set, or None if left alone (None or the default)."""
+    return None if value is None or value == default else value
 
 
 def _refuse_options(mode: str, **options: object) -> None:

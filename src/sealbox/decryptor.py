@@ -40,6 +40,7 @@ from sealbox.errors import (
     truncated,
 )
 from sealbox.format.body import (
+    DEFAULT_MAX_BODY_LENGTH,
     FINAL_FRAME_HEADER,
     FINAL_FRAME_LABEL,
     FINAL_FRAME_MARKER,
@@ -51,7 +52,12 @@ from sealbox.format.body import (
     body_aad,
 )
 from sealbox.format.context import serialize_encryption_context
-from sealbox.format.header import MessageHeader, ParsedHeader, parse_header
+from sealbox.format.header import (
+    DEFAULT_MAX_HEADER_SIZE,
+    MessageHeader,
+    ParsedHeader,
+    parse_header,
+)
 from sealbox.format.suites import TAG_LENGTH, CommitmentPolicy, ContentType
 from sealbox.materials import DecryptionMaterials
 
@@ -77,6 +83,16 @@ def _sequence_error(expected: int, found: int) -> MalformedMessageError:
     )
 
 
+def _body_too_large(what: str, limit: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"the message's {what} is larger than max_body_length={limit} bytes; a frame "
+        "(or a non-framed body) is held in memory until its tag verifies, so Sealbox "
+        "refuses it before reading it. If you trust where the message came from, pass "
+        "a larger max_body_length= (command line: --max-length)",
+        code=ErrorCode.BODY_TOO_LARGE,
+    )
+
+
 class MessageDecryptor:
     """Decrypts one message fed to :meth:`step` in order."""
 
@@ -88,7 +104,8 @@ class MessageDecryptor:
         max_encrypted_data_keys: int | None = None,
         encryption_context: Mapping[str, str] | None = None,
         unsigned_only: bool = False,
-        max_body_length: int | None = None,
+        max_body_length: int | None = DEFAULT_MAX_BODY_LENGTH,
+        max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE,
     ) -> None:
         self._cmm = materials_manager
         self._policy = commitment_policy
@@ -96,6 +113,7 @@ class MessageDecryptor:
         self._reproduced = dict(encryption_context or {})
         self._unsigned_only = unsigned_only
         self._max_body = max_body_length
+        self._max_header = max_header_size
         self._stage = _Stage.HEADER
         self.header: MessageHeader | None = None  # set once the header is authenticated
         self.materials: DecryptionMaterials | None = None
@@ -121,10 +139,44 @@ class MessageDecryptor:
 
     def wanted(self) -> int:
         """A good number of bytes to read next (frame-aligned once the header is known)."""
+        if self.header is None and self._max_header is not None:
+            return min(1 << 16, self._max_header)  # never read past what a header may take
         if self.header is None or self.header.content_type is ContentType.NON_FRAMED:
             return 1 << 16
         frame = self.header.frame_length + REGULAR_FRAME_OVERHEAD
         return max(1, (1 << 20) // frame) * frame
+
+    def needed(self, data: memoryview) -> int:
+        """How many bytes (``data`` included) the next :meth:`step` needs to make
+        progress, given the unconsumed ``data`` the last step left. A stream reads
+        until it holds that many, so each piece is assembled with one copy."""
+        if self._stage is _Stage.HEADER:
+            # The header's length is unknown until it parses: double what we hold
+            # (parsing stays linear overall), but never past the header limit.
+            more = max(len(data) + 1, 2 * len(data))
+            return more if self._max_header is None else min(more, max(1, self._max_header))
+        if self._stage is _Stage.FRAMES:
+            return self._frame_needed(data)
+        if self._stage is _Stage.NON_FRAMED and len(data) >= NON_FRAMED_HEADER:
+            # The step before this one already refused a length over the limit.
+            _, length = _NON_FRAMED.unpack_from(data)
+            return int(NON_FRAMED_HEADER + length + TAG_LENGTH)
+        if self._stage is _Stage.FOOTER and len(data) >= 2:
+            return 2 + int(_U16.unpack_from(data)[0])
+        minimum = {_Stage.NON_FRAMED: NON_FRAMED_HEADER, _Stage.FOOTER: 2}
+        return max(len(data) + 1, minimum.get(self._stage, 1))
+
+    def _frame_needed(self, data: memoryview) -> int:
+        assert self.header is not None
+        if len(data) < 4:
+            return 4
+        if _U32.unpack_from(data)[0] != FINAL_FRAME_MARKER:
+            return self.header.frame_length + REGULAR_FRAME_OVERHEAD
+        if len(data) < FINAL_FRAME_HEADER:
+            return FINAL_FRAME_HEADER
+        # The step before this one already refused a final frame over the frame length.
+        length = int(_FINAL.unpack_from(data)[3])
+        return FINAL_FRAME_HEADER + length + TAG_LENGTH
 
     def output_bound(self, data_length: int) -> int:
         """Room ``out`` needs in a :meth:`step` over ``data_length`` bytes."""
@@ -197,7 +249,9 @@ class MessageDecryptor:
     def _read_header(self, data: memoryview, *, eof: bool) -> bool:
         """Parse, authenticate and accept the header; False if more bytes are needed."""
         try:
-            parsed = parse_header(data, max_encrypted_data_keys=self._max_edks)
+            parsed = parse_header(
+                data, max_encrypted_data_keys=self._max_edks, max_header_size=self._max_header
+            )
         except MessageError as error:
             if error.code is ErrorCode.TRUNCATED and not eof:
                 return False
@@ -212,10 +266,7 @@ class MessageDecryptor:
             )
         check_decrypt_policy(self._policy, algorithm)
         if self._max_body is not None and header.frame_length > self._max_body:
-            raise LimitExceededError(
-                f"frame length {header.frame_length} exceeds max_body_length={self._max_body}",
-                code=ErrorCode.BODY_TOO_LARGE,
-            )
+            raise _body_too_large(f"frame length {header.frame_length}", self._max_body)
         try:
             materials, gcm = self._accept(parsed)
         except (NoDecryptableKeyError, AuthenticationError) as error:
@@ -369,10 +420,7 @@ class MessageDecryptor:
                 code=ErrorCode.HEADER_INVALID,
             )
         if self._max_body is not None and length > self._max_body:
-            raise LimitExceededError(
-                f"non-framed content length {length} exceeds max_body_length={self._max_body}",
-                code=ErrorCode.BODY_TOO_LARGE,
-            )
+            raise _body_too_large(f"non-framed content length {length}", self._max_body)
         end = start + NON_FRAMED_HEADER + length + TAG_LENGTH
         if len(data) < end:
             return

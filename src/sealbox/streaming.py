@@ -3,6 +3,9 @@
 ``StreamEncryptor`` and ``StreamDecryptor`` read their source in large,
 frame-aligned chunks and hand out ciphertext or plaintext through ``read()``
 and iteration. After any error every further read raises the same error.
+A decrypting stream holds at most ``max_header_size`` bytes of header and one
+frame (or non-framed body) of at most ``max_body_length`` bytes, whatever the
+message declares: larger declarations fail before their bytes are read.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from sealbox.cmm import CryptoMaterialsManager, EncryptionMaterialsRequest, chec
 from sealbox.decryptor import MessageDecryptor
 from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor
 from sealbox.errors import ErrorCode, UsageError
-from sealbox.format.header import MessageHeader
+from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
+from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE, MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
 
 CHUNK_SIZE = 1 << 20  # plaintext per encryption step, rounded to whole frames
+MAX_READ = 1 << 24  # one read() call never asks for more (a file object allocates it up front)
 
 
 class _MessageStream(io.IOBase):
@@ -200,7 +205,8 @@ class StreamDecryptor(_MessageStream):
         commitment_policy: CommitmentPolicy,
         encryption_context: Mapping[str, str] | None = None,
         max_encrypted_data_keys: int | None = None,
-        max_body_length: int | None = None,
+        max_body_length: int | None = DEFAULT_MAX_BODY_LENGTH,
+        max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE,
         unsigned_only: bool = False,
     ) -> None:
         super().__init__(source)
@@ -211,6 +217,7 @@ class StreamDecryptor(_MessageStream):
             encryption_context=encryption_context,
             unsigned_only=unsigned_only,
             max_body_length=max_body_length,
+            max_header_size=max_header_size,
         )
         self._buffer = b""
         self._offset = 0
@@ -226,16 +233,29 @@ class StreamDecryptor(_MessageStream):
         return self._decryptor.header
 
     def _fill(self) -> None:
-        rest = self._buffer[self._offset :]
-        wanted = self._decryptor.wanted()
-        # Top a partial frame up to whole frames, so that the next buffer starts on a
-        # frame boundary and needs no copy; past that, grow reads with the backlog so
-        # that a large header or non-framed body still costs O(n).
-        size = wanted - len(rest) if len(rest) < wanted else len(rest)
-        chunk = self._reader.read(size)
-        if not chunk:
-            self._eof = True
-        self._buffer = bytes(rest) + chunk if rest else chunk
+        """Read until the next step can make progress, joining the pieces once.
+
+        The decryptor says how many bytes that takes (a whole frame, a header at
+        most its limit), having refused any declared length over its limits, so
+        the buffer never grows past them; reads in between may come back short
+        (pipes, sockets) without costing a copy of the backlog each time."""
+        rest = memoryview(self._buffer)[self._offset :]
+        # The last step made no progress on ``rest``, so at least one more byte is due.
+        needed = max(self._decryptor.needed(rest), len(rest) + 1)
+        # Top a partial frame up to whole frames, so that the next buffer starts
+        # on a frame boundary and needs no copy.
+        target = max(needed, self._decryptor.wanted())
+        pieces = [bytes(rest)] if rest else []
+        held = len(rest)
+        del rest
+        while held < needed:
+            chunk = self._reader.read(min(target - held, MAX_READ))
+            if not chunk:
+                self._eof = True
+                break
+            pieces.append(chunk)
+            held += len(chunk)
+        self._buffer = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         self._offset = 0
 
     def _produce(self) -> None:

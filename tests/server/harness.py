@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import json
 import threading
@@ -292,18 +290,15 @@ class RawClient:
         all_headers.update(headers or {})
         if sign:
             signed = tuple(h for h in signed_headers if h in all_headers)
-            request = sigv4.Request(method, path, "", list(all_headers.items()), body)
-            canonical = sigv4.canonical_request(request, signed, hashlib.sha256(body).hexdigest())
-            scope = f"{amz_date[:8]}/{region}/kms/aws4_request"
-            key = sigv4.signing_key(
-                secret or self.credentials.secret_access_key, amz_date[:8], region, "kms"
-            )
-            signature = hmac.new(
-                key, sigv4.string_to_sign(amz_date, scope, canonical).encode(), "sha256"
-            ).hexdigest()
-            all_headers["authorization"] = (
-                f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key_id}/{scope}, "
-                f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+            all_headers["authorization"] = sigv4.authorization_value(
+                sigv4.Request(method, path, "", list(all_headers.items()), body),
+                signed,
+                access_key_id=self.credentials.access_key_id,
+                key=sigv4.signing_key(
+                    secret or self.credentials.secret_access_key, amz_date[:8], region, "kms"
+                ),
+                amz_date=amz_date,
+                region=region,
             )
         connection = http.client.HTTPConnection(self.host, timeout=30)
         connection.request(

@@ -183,7 +183,10 @@ def test_lockout_safety_check(server: InProcessServer, kms: Any) -> None:
 def test_malformed_policies_are_refused_with_the_reason(kms: Any) -> None:
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     for document, reason in [
-        ("{not json", "not JSON"),
+        ("{not json", "The policy is not valid JSON."),
+        ("[" * 5000 + "]" * 5000, "The policy is not valid JSON: it nests deeper than 64 levels."),
+        ('{"Statement": [], "Statement": []}', "a member name appears more than once"),
+        ('{"Version": "\\ud800"}', "a lone UTF-16 surrogate"),
         ('{"Statement": []}', "needs a Statement"),
         (
             policy({"Effect": "Maybe", "Principal": "*", "Action": "kms:*", "Resource": "*"}),
@@ -336,7 +339,9 @@ def test_equals_constraint_and_delegation(server: InProcessServer, kms: Any, dev
         Operations=["Encrypt", "CreateGrant"],
         Constraints={"EncryptionContextEquals": hr},
     )
-    dev.encrypt(KeyId=arn, Plaintext=b"p", EncryptionContext={"department": "HR"})
+    dev.encrypt(KeyId=arn, Plaintext=b"p", EncryptionContext=hr)
+    # constraints compare exactly (issue 10 item 9): a key differing by case is another key
+    denied(dev.encrypt, KeyId=arn, Plaintext=b"p", EncryptionContext={"department": "HR"})
     denied(dev.encrypt, KeyId=arn, Plaintext=b"p", EncryptionContext={**hr, "more": "x"})
     carol = f"arn:aws:iam::{DEV_ACCOUNT}:user/carol"
     # A grantee may pass on the same or less: same constraint, fewer operations...

@@ -85,6 +85,7 @@ def test_a_broken_token_seals_the_service_with_one_generic_error(
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(sealed.endpoint + "/readyz")
         assert caught.value.code == 503
+        caught.value.close()  # it holds the connection: unclosed, a later test would warn
         with urllib.request.urlopen(sealed.endpoint + "/healthz") as alive:
             assert alive.status == 200
         code, message = error_of(

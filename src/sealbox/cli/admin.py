@@ -15,7 +15,9 @@ from sealbox.errors import UsageError
 
 def _config_of(args: argparse.Namespace) -> Any:
     from sealbox.server.config import load_config
+    from sealbox.server.store.engine import private_umask
 
+    private_umask()  # every admin command (backups included) creates private files only
     return load_config(config_flags(args), file=Path(args.config) if args.config else None)
 
 

@@ -15,7 +15,9 @@ from sealbox.errors import UsageError
 
 def _config(args: argparse.Namespace) -> Any:
     from sealbox.server.config import load_config
+    from sealbox.server.store.engine import private_umask
 
+    private_umask()  # opening the store may create its -wal and -shm files
     return load_config(config_flags(args), file=Path(args.config) if args.config else None)
 
 
@@ -77,10 +79,15 @@ def _names_key(record: dict[str, Any], key: str) -> bool:
 
 
 def run_query(args: argparse.Namespace) -> int:
+    """Matching records, filtered on the records themselves; exit 1 if a row's indexed
+    columns disagree with its record (an edit `audit verify` locates)."""
+    from sealbox.server.audit.records import INDEXED, indexed
+
     config = _config(args)
     since, until = _moment(args.since, "--since"), _moment(args.until, "--until")
     store = _existing_store(config)
     out = sys.stdout
+    edited = 0
     try:
         for row in store.query_audit(
             event_name=args.event_name,
@@ -89,10 +96,19 @@ def run_query(args: argparse.Namespace) -> int:
             since=since,
             until=until,
         ):
-            if args.key_id is not None and not _names_key(json.loads(row.record), args.key_id):
+            record = json.loads(row.record)
+            if args.key_id is not None and not _names_key(record, args.key_id):
                 continue
+            columns = indexed(record)
+            if any(getattr(row, column) != columns[column] for column in INDEXED):
+                edited += 1
+                print(
+                    f"sealbox: audit: chain {row.chain} record {row.seq}: its indexed columns "
+                    "were edited; run 'sealbox audit verify'",
+                    file=sys.stderr,
+                )
             out.write(row.record)
             out.write("\n")
     finally:
         store.close()
-    return 0
+    return 1 if edited else 0

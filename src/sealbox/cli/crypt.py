@@ -30,7 +30,8 @@ from sealbox.cli.output import atomic_output
 from sealbox.cli.progress import CountingReader, Progress
 from sealbox.cli.wrapping import keyring_from_groups
 from sealbox.errors import ErrorCode, SealboxError, UsageError
-from sealbox.format.header import MessageHeader
+from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
+from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE, MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
 from sealbox.keyrings.base import Keyring
 
@@ -59,7 +60,8 @@ class Job:
     progress: bool
     algorithm: Algorithm | None = None
     frame_length: int = 4096
-    max_length: int | None = None
+    max_length: int | None = DEFAULT_MAX_BODY_LENGTH
+    max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE
 
 
 def _pairs(groups: Iterable[list[str]], *, bare_keys: bool) -> tuple[dict[str, str], list[str]]:
@@ -134,7 +136,8 @@ def _job(args: argparse.Namespace, mode: Mode) -> Job:
         progress=not args.quiet,
         algorithm=Algorithm.from_name(args.algorithm) if getattr(args, "algorithm", None) else None,
         frame_length=getattr(args, "frame_length", 4096),
-        max_length=getattr(args, "max_length", None),
+        max_length=getattr(args, "max_length", DEFAULT_MAX_BODY_LENGTH),
+        max_header_size=getattr(args, "max_header_size", DEFAULT_MAX_HEADER_SIZE),
     )
 
 
@@ -318,6 +321,7 @@ def _decrypt_stream(job: Job, source: Reader | BinaryIO) -> Any:
         source=_message_source(source, force=job.decode),
         encryption_context=job.context,
         max_body_length=job.max_length,
+        max_header_size=job.max_header_size,
         **_materials(job),
     )
 

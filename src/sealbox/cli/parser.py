@@ -60,6 +60,44 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _byte_limit(text: str) -> int | None:
+    """A size limit in bytes, or ``none`` for no limit (messages you trust only)."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes or 'none'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of bytes")
+    return value
+
+
+def _decrypt_limits(parser: argparse.ArgumentParser) -> None:
+    """The library's limits for untrusted messages, with the same defaults."""
+    from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
+    from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE
+
+    parser.add_argument(
+        "--max-length",
+        type=_byte_limit,
+        default=DEFAULT_MAX_BODY_LENGTH,
+        metavar="BYTES",
+        action=_Once,
+        help="refuse, before reading them, frames (or non-framed bodies) longer than BYTES "
+        f"(default {DEFAULT_MAX_BODY_LENGTH} = 64 MiB; 'none': no limit)",
+    )
+    parser.add_argument(
+        "--max-header-size",
+        type=_byte_limit,
+        default=DEFAULT_MAX_HEADER_SIZE,
+        metavar="BYTES",
+        action=_Once,
+        help="refuse, before reading it, a message header longer than BYTES "
+        f"(default {DEFAULT_MAX_HEADER_SIZE} = 4 MiB; 'none': no limit)",
+    )
+
+
 def _crypt_options(parser: argparse.ArgumentParser, mode: str) -> None:
     """The aws-encryption-cli flag set, with stdin/stdout defaults and metadata off by default."""
     parser.add_argument(
@@ -216,6 +254,53 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _serve_limits(serve: argparse.ArgumentParser) -> None:
+    """HTTP and work limits of ``sealbox serve`` (per worker process)."""
+    limits = serve.add_argument_group("limits (per worker process)")
+    limits.add_argument(
+        "--max-header-bytes",
+        type=int,
+        metavar="BYTES",
+        help="request line and headers beyond this are answered 431 (default 16384)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="headers must arrive within this of the connection or the previous answer (default 10)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="the body must arrive within this of the headers, or 408 (default 10)",
+    )
+    limits.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="idle keep-alive connections are closed after this (default 5)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections beyond this are answered 503 and closed (default 4096)",
+    )
+    limits.add_argument(
+        "--work-threads",
+        type=int,
+        metavar="N",
+        help="threads for CPU-heavy work such as RSA key generation (default 2)",
+    )
+    limits.add_argument(
+        "--work-per-account",
+        type=int,
+        metavar="N",
+        help="of those threads, how many one account may use at once (default 1)",
+    )
+
+
 def build_parser() -> _Parser:
     parser = _Parser(
         prog="sealbox",
@@ -247,13 +332,7 @@ def build_parser() -> _Parser:
         action="store_true",
         help="refuse signed messages (fails right after the header)",
     )
-    decrypt.add_argument(
-        "--max-length",
-        type=int,
-        metavar="BYTES",
-        action=_Once,
-        help="refuse frames (or non-framed bodies) longer than BYTES",
-    )
+    _decrypt_limits(decrypt)
     decrypt.set_defaults(handler=_lazy("sealbox.cli.crypt", "run_decrypt"))
 
     keygen = commands.add_parser("keygen", help="make a raw wrapping key file")
@@ -290,6 +369,7 @@ def build_parser() -> _Parser:
         help="requests per second each account may make before ThrottlingException "
         "(default 10000; 0: no quota)",
     )
+    _serve_limits(serve)
     serve.add_argument(
         "--dev",
         action="store_true",

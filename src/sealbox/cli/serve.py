@@ -17,6 +17,15 @@ from typing import Any
 DEV_ACCOUNT = "111122223333"
 DEV_REGION = "us-east-1"
 DEV_ALIAS = "alias/sealbox-dev"
+LIMIT_FLAGS = (
+    "max_header_bytes",
+    "header_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "max_connections",
+    "work_threads",
+    "work_per_account",
+)
 
 
 def config_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -33,6 +42,7 @@ def config_flags(args: argparse.Namespace) -> dict[str, Any]:
         "regions": getattr(args, "regions", None),
         "log_level": getattr(args, "log_level", None),
         "account_quota": getattr(args, "account_quota", None),
+        **{name: getattr(args, name, None) for name in LIMIT_FLAGS},
     }
 
 
@@ -89,6 +99,7 @@ def _run_uvicorn(config: Any, listener: socket.socket) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    _raise_fd_limit(config.max_connections)
     settings = uvicorn.Config(
         "sealbox.server.asgi:create_app",
         factory=True,
@@ -97,10 +108,15 @@ def _run_uvicorn(config: Any, listener: socket.socket) -> None:
         ssl_keyfile=config.tls_key,
         log_level="warning",
         access_log=False,
-        http="httptools",
+        # header size cap, header deadline and connection limit (sealbox.server.httplimits)
+        http="sealbox.server.httplimits:LimitedHttpProtocol",
         loop="uvloop",
         lifespan="on",
+        timeout_keep_alive=config.keepalive_timeout,
         timeout_graceful_shutdown=10,
+        # the client address is the peer's: X-Forwarded-For would let any local client
+        # choose its aws:SourceIp and its audited source address
+        proxy_headers=False,
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal against the
     # handler it found; with these no-op handlers in place, serve() finishes its own cleanup.
@@ -113,7 +129,37 @@ def _run_uvicorn(config: Any, listener: socket.socket) -> None:
         uvicorn.Server(settings).run(sockets=[listener])
 
 
+def _raise_fd_limit(max_connections: int) -> None:
+    """Let each worker hold ``max_connections`` sockets: the usual soft limit of 1,024
+    descriptors is what a thousand idle connections used to exhaust (accept() then fails
+    and nobody is served). Warn if the hard limit is lower than needed."""
+    import resource
+
+    from sealbox.server import logs
+    from sealbox.server.httplimits import FD_MARGIN
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + FD_MARGIN
+    ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+    if ceiling < wanted:
+        logs.SERVICE.warning(
+            "the open-file limit (%d) is below --max-connections %d + %d: each worker holds "
+            "at most %d connections; raise the limit (ulimit -Hn) to allow more",
+            hard,
+            max_connections,
+            FD_MARGIN,
+            max(1, hard - FD_MARGIN),
+        )
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    from sealbox.server.store.engine import private_umask
+
+    # every file the service and its workers create is private; first, as importing the
+    # metrics module already creates its files
+    private_umask()
     from sealbox.server import logs
     from sealbox.server.asgi import CONFIG_VARIABLE
     from sealbox.server.bootstrap import prepare

@@ -24,6 +24,11 @@ MAX_FRAME_LENGTH = 0xFFFFFFFF
 # The reference package cannot read frames above 2^31-1, so we do not write them.
 MAX_ENCRYPT_FRAME_LENGTH = 0x7FFFFFFF
 MAX_NON_FRAMED_LENGTH = 2**36 - 32
+# Decrypt default for untrusted input: a frame (or a non-framed body) is held whole
+# until its tag verifies, so this bounds a stream's memory (about 3x it at the
+# peak). 64 MiB is 16,384 default (4 KiB) frames, far past any length that is
+# chosen for speed; the format allows 2^32-1 (2^36-32 non-framed).
+DEFAULT_MAX_BODY_LENGTH = 64 << 20
 
 REGULAR_FRAME_OVERHEAD = 4 + IV_LENGTH + TAG_LENGTH
 FINAL_FRAME_HEADER = 4 + 4 + IV_LENGTH + 4  # marker, seq, IV, content length

@@ -8,7 +8,7 @@ the caller authenticates those bytes, never a re-serialization.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -23,6 +23,11 @@ from sealbox.format.suites import IV_LENGTH, TAG_LENGTH, Algorithm, ContentType
 
 V1_TYPE_CUSTOMER_AED = 0x80
 COMMITMENT_LENGTH = 32
+# Decrypt default for untrusted input. A header holds a context of at most 64 KiB
+# and the wrapped data keys: a hundred KMS keys take well under 1 MiB, so 4 MiB
+# refuses no real message, while the format allows ~12.9 GB (65,535 keys of
+# three 64 KiB fields each) that no valid key is needed to write.
+DEFAULT_MAX_HEADER_SIZE = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,17 +222,35 @@ def _read_content_fields(reader: Reader, version: int) -> tuple[ContentType, int
     return content_type, frame_length
 
 
+def _header_too_large(limit: int) -> Callable[[int, str], LimitExceededError]:
+    def error(end: int, what: str) -> LimitExceededError:
+        return LimitExceededError(
+            f"the message header is larger than max_header_size={limit} bytes "
+            f"({what} would end at byte {end}); Sealbox refuses it before reading further. "
+            "If you trust where the message came from, pass a larger max_header_size= "
+            "(command line: --max-header-size)",
+            code=ErrorCode.HEADER_TOO_LARGE,
+        )
+
+    return error
+
+
 def parse_header(
     data: bytes | bytearray | memoryview,
     *,
     max_encrypted_data_keys: int | None = None,
+    max_header_size: int | None = None,
 ) -> ParsedHeader:
     """Parse the header at the start of ``data``.
 
     Raises MessageError; ``TRUNCATED`` means ``data`` ends inside the header
-    (a streaming caller reads more and tries again).
+    (a streaming caller reads more and tries again). With ``max_header_size``,
+    a field that would end past that many bytes fails with ``HEADER_TOO_LARGE``
+    as soon as its length is read, whether or not its bytes have arrived; so
+    once ``data`` holds ``max_header_size`` bytes the answer is never ``TRUNCATED``.
     """
-    reader = Reader(data)
+    over = None if max_header_size is None else _header_too_large(max_header_size)
+    reader = Reader(data, limit=max_header_size, over_limit=over)
     version = _read_version(reader, data)
     if version == 1 and reader.u8("the message type") != V1_TYPE_CUSTOMER_AED:
         raise MalformedMessageError(

@@ -14,9 +14,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sealbox.server.errors import AccessDeniedException
 from sealbox.server.grants import Grant
@@ -24,12 +26,14 @@ from sealbox.server.policy import (
     ContextValue,
     Policy,
     Request,
+    Verdict,
     encryption_context_keys,
     identity_verdict,
 )
 
 if TYPE_CHECKING:
     from sealbox.server.principals import Principal
+    from sealbox.server.store.records import KeyRecord
 
 ACCOUNT_PREFIX = "account:"
 # What a principal may do with a key of another account ("Cross-account use: Yes" in the API
@@ -52,6 +56,32 @@ CROSS_ACCOUNT_ACTIONS = frozenset(
 )
 
 
+# Operations AWS sets kms:GrantIsForAWSResource on (true only when an AWS service calls on
+# the principal's behalf, which never happens here).
+GRANT_RESOURCE_ACTIONS = frozenset({"CreateGrant", "ListGrants", "RevokeGrant"})
+# Operations that take (or imply) an encryption algorithm: kms:EncryptionAlgorithm, which AWS
+# sets even when the request leaves the parameter at its default.
+ALGORITHM_ACTIONS = frozenset(
+    {
+        "Encrypt",
+        "Decrypt",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+    }
+)
+SYMMETRIC_ALGORITHM = "SYMMETRIC_DEFAULT"
+
+
+def user_id(principal: Principal) -> str:
+    """aws:userid: IAM gives each user a unique id (``AIDA`` + 17 characters); Sealbox derives
+    one from the account and user name: ``AIDA`` + the first 17 characters of the base32 of
+    SHA-256("ACCOUNT:USER"). Stable, not secret."""
+    digest = hashlib.sha256(f"{principal.account}:{principal.user_name}".encode()).digest()
+    return "AIDA" + base64.b32encode(digest).decode()[:17]
+
+
 def condition_keys(
     principal: Principal,
     *,
@@ -61,13 +91,19 @@ def condition_keys(
     now: float,
     encryption_context: Mapping[str, str] | None = None,
     extra: Mapping[str, ContextValue] | None = None,
+    user_agent: str = "",
 ) -> dict[str, ContextValue]:
-    """The global and KMS condition keys of a request, lower case."""
+    """The global condition keys of a request and those KMS sets on every request, lower case.
+    Keys with no meaning here (aws:SourceVpc, kms:ViaService, aws:MultiFactorAuthPresent for
+    long-term access keys, ...) are absent, as AWS leaves them."""
     keys: dict[str, ContextValue] = {
         "aws:principalarn": principal.arn,
         "aws:principalaccount": principal.account,
         "aws:principaltype": "User",
+        "aws:principalisawsservice": "false",
+        "aws:viaawsservice": "false",
         "aws:username": principal.user_name,
+        "aws:userid": user_id(principal),
         "aws:requestedregion": region,
         "aws:securetransport": "true" if secure_transport else "false",
         "aws:epochtime": str(int(now)),
@@ -76,11 +112,65 @@ def condition_keys(
     }
     if source_ip:
         keys["aws:sourceip"] = source_ip
+    if user_agent:
+        keys["aws:useragent"] = user_agent
     if encryption_context:
         keys.update(encryption_context_keys(encryption_context))
     if extra:
         keys.update(extra)
     return keys
+
+
+def action_keys(action: str) -> dict[str, ContextValue]:
+    """Keys AWS sets from the operation alone (values fixed for what Sealbox supports)."""
+    keys: dict[str, ContextValue] = {}
+    if action in GRANT_RESOURCE_ACTIONS:
+        keys["kms:grantisforawsresource"] = "false"
+    if action in ALGORITHM_ACTIONS:
+        # only symmetric keys, whose one algorithm is the default; a request naming another
+        # algorithm is refused (InvalidKeyUsageException) once authorized
+        keys["kms:encryptionalgorithm"] = SYMMETRIC_ALGORITHM
+    return keys
+
+
+def key_keys(record: KeyRecord) -> dict[str, ContextValue]:
+    """Keys AWS sets from the KMS key an operation is authorized on."""
+    return {
+        "kms:keyspec": record.key_spec,
+        "kms:customermasterkeyspec": record.key_spec,
+        "kms:keyusage": record.key_usage,
+        "kms:customermasterkeyusage": record.key_usage,
+        "kms:keyorigin": record.origin,
+        "kms:multiregion": "false",
+    }
+
+
+def request_alias_keys(key_param: str | None) -> dict[str, ContextValue]:
+    """kms:RequestAlias: the alias a request named its key by (alias name or alias ARN)."""
+    if key_param is None:
+        return {}
+    if key_param.startswith("alias/"):
+        return {"kms:requestalias": key_param}
+    if key_param.startswith("arn:") and ":alias/" in key_param:
+        return {"kms:requestalias": "alias/" + key_param.split(":alias/", 1)[1]}
+    return {}
+
+
+def create_key_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """CreateKey's keys from its parameters, defaults applied (AWS sets them either way)."""
+    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
+    return {
+        "kms:keyspec": str(spec),
+        "kms:customermasterkeyspec": str(spec),
+        "kms:keyusage": str(usage),
+        "kms:customermasterkeyusage": str(usage),
+        "kms:keyorigin": str(params.get("Origin") or "AWS_KMS"),
+        "kms:multiregion": "true" if params.get("MultiRegion") else "false",
+        "kms:bypasspolicylockoutsafetycheck": "true"
+        if params.get("BypassPolicyLockoutSafetyCheck")
+        else "false",
+    }
 
 
 def _denied(principal_arn: str, action: str, resource: str, reason: str) -> AccessDeniedException:
@@ -117,21 +207,15 @@ def decide(
     no_identity = f"because no identity-based policy allows the kms:{action} action"
     if key_policy is None:
         if identity.deny:
-            raise _denied(
-                principal.arn, action, resource, "with an explicit deny in an identity-based policy"
-            )
+            raise _denied(principal.arn, action, resource, _deny_reason(identity, "identity"))
         if identity.allow_direct:
             return
         raise _denied(principal.arn, action, resource, no_identity)
     verdict = key_policy.evaluate(request)
     if verdict.deny:
-        raise _denied(
-            principal.arn, action, resource, "with an explicit deny in a resource-based policy"
-        )
+        raise _denied(principal.arn, action, resource, _deny_reason(verdict, "resource"))
     if identity.deny:
-        raise _denied(
-            principal.arn, action, resource, "with an explicit deny in an identity-based policy"
-        )
+        raise _denied(principal.arn, action, resource, _deny_reason(identity, "identity"))
     usable = [
         g
         for g in grants
@@ -156,3 +240,14 @@ def decide(
         resource,
         f"because no resource-based policy allows the kms:{action} action",
     )
+
+
+def _deny_reason(verdict: Verdict, kind: str) -> str:
+    """Why a policy denied: a statement, or its work budget (fail closed, but say so)."""
+    article = "an" if kind == "identity" else "a"
+    if verdict.too_costly:
+        return (
+            f"because {article} {kind}-based policy needs more work to evaluate than Sealbox "
+            "allows: use fewer or simpler wildcard conditions"
+        )
+    return f"with an explicit deny in {article} {kind}-based policy"

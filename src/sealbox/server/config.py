@@ -2,7 +2,9 @@
 
 Loaded once into a frozen dataclass. The TOML file uses the same names as the
 flags (``data_dir``, ``root_key``, ``host``, ``port``, ``workers``, ``regions``,
-``log_level``, ``account_quota``, ``tls_cert``, ``tls_key``).
+``log_level``, ``account_quota``, ``tls_cert``, ``tls_key``, and the HTTP and work
+limits ``max_header_bytes``, ``header_timeout``, ``body_timeout``, ``keepalive_timeout``,
+``max_connections``, ``work_threads``, ``work_per_account``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ class ServerConfig:
     log_level: str = "info"
     sweep_seconds: float = 60.0
     account_quota: float = DEFAULT_ACCOUNT_QUOTA  # requests per second per account; 0: none
+    # HTTP limits, per worker process (see docs/kms.md, "Running it")
+    max_header_bytes: int = 16 * 1024  # request line and headers; beyond: 431
+    header_timeout: float = 10.0  # seconds from connection (or previous answer) to full headers
+    body_timeout: float = 10.0  # seconds from full headers to full body; beyond: 408
+    keepalive_timeout: float = 5.0  # seconds an idle keep-alive connection stays open
+    max_connections: int = 4096  # open connections; beyond: 503 and close
+    # Blocking or CPU-heavy work (RSA key generation), per worker process
+    work_threads: int = 2
+    work_per_account: int = 1  # of work_threads one account may occupy at once
 
     def to_json(self) -> str:
         return json.dumps(
@@ -81,15 +92,21 @@ def redact_url(url: str) -> str:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig)}
+_INTEGERS = frozenset(
+    {"port", "workers", "max_header_bytes", "max_connections", "work_threads", "work_per_account"}
+)
+_FLOATS = frozenset(
+    {"sweep_seconds", "account_quota", "header_timeout", "body_timeout", "keepalive_timeout"}
+)
 
 
 def _coerce(name: str, value: Any) -> Any:
     try:
         if name == "data_dir":
             return Path(str(value)).expanduser()
-        if name in ("port", "workers"):
+        if name in _INTEGERS:
             return int(value)
-        if name in ("sweep_seconds", "account_quota"):
+        if name in _FLOATS:
             return float(value)
         if name == "regions":
             items = value.split(",") if isinstance(value, str) else list(value)
@@ -139,4 +156,18 @@ def load_config(
         raise UsageError("--account-quota must be 0 (no quota) or a positive rate per second")
     if not 0 <= config.port <= 65535:
         raise UsageError("--port must be 0..65535 (0 picks a free port)")
+    _check_limits(config)
     return config
+
+
+def _check_limits(config: ServerConfig) -> None:
+    """Every HTTP and work limit is finite and positive: none can be switched off."""
+    if config.max_header_bytes < 1024:
+        raise UsageError("--max-header-bytes must be at least 1024")
+    for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+        if not 0 < getattr(config, name) <= 3600:
+            raise UsageError(f"--{name.replace('_', '-')} must be more than 0 and at most 3600")
+    if config.max_connections < 1:
+        raise UsageError("--max-connections must be at least 1")
+    if config.work_threads < 1 or not 1 <= config.work_per_account <= config.work_threads:
+        raise UsageError("--work-threads must be at least 1, --work-per-account 1..work-threads")

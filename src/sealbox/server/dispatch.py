@@ -21,15 +21,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from sealbox.server import logs, metrics, model
+from sealbox.server import logs, metrics, model, workpool
 from sealbox.server.audit import REFUSED, AuditFailure, AuditLog
 from sealbox.server.audit import records as audit_records
 from sealbox.server.errors import (
     KmsError,
-    SerializationException,
     UnknownOperationException,
     UnrecognizedClientException,
 )
+from sealbox.server.jsonbody import strict_loads
 from sealbox.server.operations import Handler, load_all
 from sealbox.server.principals import Principal
 from sealbox.server.service import Caller, KmsService
@@ -39,6 +39,10 @@ from sealbox.server.throttle import Throttle
 TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
 INTERNAL = "An internal error occurred. Try again; if it persists, see the service log."
+# Client-chosen text in an audit record is clipped, so a record stays small whatever a
+# request carries (error messages may quote a header or a member).
+MAX_AUDIT_FIELD = 64
+MAX_AUDIT_MESSAGE = 512
 
 # Operations that change the store: each runs in one transaction with its audit record.
 MUTATING = frozenset(
@@ -124,10 +128,16 @@ class _Exchange:
 
 
 class Dispatcher:
-    def __init__(self, service: KmsService, throttle: Throttle | None = None) -> None:
+    def __init__(
+        self,
+        service: KmsService,
+        throttle: Throttle | None = None,
+        pool: workpool.WorkPool | None = None,
+    ) -> None:
         self.service = service
         self.throttle = throttle
         self.operations: dict[str, Handler] = load_all()
+        self.pool = pool or workpool.WorkPool()
 
     @property
     def audit(self) -> AuditLog | None:
@@ -144,11 +154,12 @@ class Dispatcher:
         )
         try:
             handler = self._prepare(exchange)
-            if exchange.operation in MUTATING:
-                self._mutate(exchange, handler)
-                return self._answer(exchange)
-            assert exchange.caller is not None and exchange.params is not None
-            exchange.result = handler(self.service, exchange.caller, exchange.params)
+            with workpool.providing(await self._offload(exchange)):
+                if exchange.operation in MUTATING:
+                    self._mutate(exchange, handler)
+                    return self._answer(exchange)
+                assert exchange.caller is not None and exchange.params is not None
+                exchange.result = handler(self.service, exchange.caller, exchange.params)
         except KmsError as error:
             exchange.error = error
         except Exception:
@@ -190,6 +201,18 @@ class Dispatcher:
         )
         return self.operations[exchange.operation]
 
+    async def _offload(self, exchange: _Exchange) -> Any:
+        """Run the operation's blocking or CPU-heavy part (if it has one) in the work pool,
+        before its handler and outside any transaction; the handler finds the result."""
+        prepare = workpool.PREPARATIONS.get(exchange.operation)
+        if prepare is None:
+            return None
+        assert exchange.caller is not None and exchange.params is not None
+        job = prepare(self.service, exchange.caller, exchange.params)
+        if job is None:
+            return None
+        return await self.pool.run(exchange.caller.account, job)
+
     def _mutate(self, exchange: _Exchange, handler: Handler) -> None:
         """Run a state-changing request and write its record in one transaction; if it
         fails, the change is rolled back and the refusal is recorded on its own."""
@@ -230,14 +253,14 @@ class Dispatcher:
             request_id=exchange.request_id,
             moment=time.time(),
             operation=exchange.operation,
-            region=exchange.region,
-            source_ip=exchange.http.client_ip,
+            region=exchange.region[:MAX_AUDIT_FIELD],
+            source_ip=exchange.http.client_ip[:MAX_AUDIT_FIELD],
             user_agent=exchange.request.header("user-agent") or "",
             principal=exchange.principal,
             access_key_id=access_key,
             params=exchange.params,
             result=exchange.result,
-            error=(error.aws_type, error.message) if error is not None else None,
+            error=None if error is None else (error.aws_type, error.message[:MAX_AUDIT_MESSAGE]),
             key_arns=caller.keys if caller is not None else [],
             read_only=exchange.operation not in MUTATING,
         )
@@ -290,7 +313,5 @@ class Dispatcher:
 
     @staticmethod
     def _json(body: bytes) -> Any:
-        try:
-            return json.loads(body) if body.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise SerializationException("The request body is not valid JSON.") from None
+        # strict: no lone surrogates, NaN, duplicate names or deep nesting reach a later stage
+        return strict_loads(body) if body.strip() else {}

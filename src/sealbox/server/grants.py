@@ -1,7 +1,10 @@
 """Grants: permissions on one key for one grantee, optionally bound to an encryption context. Pure.
 
 Constraints apply only to operations that take an encryption context; in them,
-context keys compare case-insensitively and values case-sensitively, as AWS does.
+keys and values compare exactly (case-sensitively). AWS folds the case of keys in
+grant constraints, which lets ``{"TENANT": "B", "tenant": "A"}`` satisfy a constraint
+``{"tenant": "A"}``; Sealbox does not, so a constraint can never be met by a context
+it does not name exactly (fail-closed).
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ CONTEXT_OPERATIONS = frozenset(
 )
 
 
-def _folded(context: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in context.items()}
+def _contains(context: Mapping[str, str], pairs: Mapping[str, str]) -> bool:
+    """Whether every pair of ``pairs`` is in ``context``, keys and values exactly."""
+    return all(k in context and context[k] == v for k, v in pairs.items())
+
+
+def _same(context: Mapping[str, str], pairs: Mapping[str, str]) -> bool:
+    return len(context) == len(pairs) and _contains(context, pairs)
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,10 @@ class Grant:
             return False
         if operation not in CONTEXT_OPERATIONS:
             return True
-        given = _folded(context)
         if self.context_equals is not None:
-            return given == _folded(self.context_equals)
+            return _same(context, self.context_equals)
         if self.context_subset is not None:
-            return all(given.get(k) == v for k, v in _folded(self.context_subset).items())
+            return _contains(context, self.context_subset)
         return True
 
     def may_delegate(
@@ -86,13 +93,10 @@ class Grant:
         if "CreateGrant" not in self.operations or not operations <= self.operations:
             return False
         if self.context_equals is not None:
-            return equals is not None and _folded(equals) == _folded(self.context_equals)
+            return equals is not None and _same(equals, self.context_equals)
         if self.context_subset is not None:
             narrower = equals if equals is not None else subset
-            if narrower is None:
-                return False
-            given = _folded(narrower)
-            return all(given.get(k) == v for k, v in _folded(self.context_subset).items())
+            return narrower is not None and _contains(narrower, self.context_subset)
         return True
 
     def same_request(self, other: Grant) -> bool:

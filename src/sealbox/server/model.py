@@ -12,7 +12,7 @@ as Base64 text and leave validation as bytes.
 from __future__ import annotations
 
 import base64
-import binascii
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,7 +138,9 @@ class _Compiler:
     def _scalar(self, shape: dict[str, Any]) -> Check:
         kind = shape["type"]
         low, high = shape.get("min"), shape.get("max")
-        pattern = re.compile(shape["pattern"]) if "pattern" in shape else None
+        # ASCII: the model's patterns are Java's, where \w, \d and \s are ASCII classes
+        # (Python's match any script's letters, digits and spaces).
+        pattern = re.compile(shape["pattern"], re.ASCII) if "pattern" in shape else None
         enum = frozenset(shape["enum"]) if "enum" in shape else None
         sensitive = bool(shape.get("sensitive")) or kind == "blob"
 
@@ -152,7 +154,7 @@ class _Compiler:
                     raise SerializationException(f"Expected Base64 text at '{path}'.")
                 try:
                     value = base64.b64decode(value, validate=True)
-                except binascii.Error:
+                except ValueError:  # binascii.Error, or text that is not ASCII at all
                     raise SerializationException(
                         f"The value at '{path}' is not valid Base64."
                     ) from None
@@ -166,11 +168,7 @@ class _Compiler:
                     raise SerializationException(f"Expected true or false at '{path}'.")
                 return value
             elif kind == "timestamp":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise SerializationException(
-                        f"Expected a timestamp (seconds since the epoch) at '{path}'."
-                    )
-                return float(value)
+                return _timestamp(value, path)
             else:
                 raise SerializationException(f"Unsupported value at '{path}'.")
             shown = _shown(value, sensitive)
@@ -193,6 +191,19 @@ class _Compiler:
             return value
 
         return check
+
+
+def _timestamp(value: Any, path: str) -> float:
+    """Seconds since the epoch: a finite number (a 400-digit integer is none)."""
+    moment = math.inf
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            moment = float(value)
+        except OverflowError:
+            pass
+    if not math.isfinite(moment):
+        raise SerializationException(f"Expected a timestamp (seconds since the epoch) at '{path}'.")
+    return moment
 
 
 @cache

@@ -89,15 +89,18 @@ def put_user_policy(
     store: Store, *, account: str, user_name: str, name: str, document: str, now: float
 ) -> None:
     """Attach (or replace) an identity policy; it is parsed first, so a bad one is refused."""
-    from sealbox.server.errors import MalformedPolicyDocumentException
-    from sealbox.server.policy import Policy
+    from sealbox.server.errors import LimitExceededException, MalformedPolicyDocumentException
+    from sealbox.server.policy import Policy, check_user_policies
 
     check_identity(account, user_name)
     if not POLICY_NAME.match(name):
         raise UsageError(f"policy name {name!r} must be 1-128 of letters, digits and +=,.@_-")
     try:
         Policy.parse(document, key_policy=False)
-    except MalformedPolicyDocumentException as error:
+        # IAM's quota on one user's inline policies together (the one replaced not counted)
+        others = [text for n, text in store.user_policies(account, user_name) if n != name]
+        check_user_policies([*others, document])
+    except (MalformedPolicyDocumentException, LimitExceededException) as error:
         raise UsageError(error.message) from None
     store.put_user_policy(account, user_name, name, document, now)
 

@@ -116,7 +116,10 @@ def load_root_key_file(path: Path) -> AesRootKey:
     except OSError as error:
         raise RootKeyError(f"cannot read root key file {path}: {error.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise RootKeyError(f"root key file {path} is readable by others; run: chmod 600 {path}")
+        raise RootKeyError(
+            f"root key file {path} is open to group or others (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}"
+        )
     try:
         if len(lines) != 2 or lines[0] != FILE_HEADER:
             raise ValueError

@@ -12,9 +12,10 @@ in a periodic sweep while the service is idle.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection
 
 from sealbox.server.audit import AuditLog
 from sealbox.server.audit import records as audit_records
-from sealbox.server.authorization import condition_keys, decide
+from sealbox.server.authorization import action_keys, condition_keys, decide, key_keys
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.errors import (
     DisabledException,
@@ -32,7 +33,8 @@ from sealbox.server.errors import (
     NotFoundException,
 )
 from sealbox.server.grants import Grant
-from sealbox.server.policy import ContextValue, Policy
+from sealbox.server.lru import LruCache
+from sealbox.server.policy import ContextValue, Policy, case_insensitive_keys
 from sealbox.server.principals import Principal, unwrap_principal
 from sealbox.server.rootkey import RootKey, UnwrapError
 from sealbox.server.sigv4 import Verifier
@@ -43,6 +45,11 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 KEY_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):key/(.+)$")
 ALIAS_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):(alias/.+)$")
 NEVER = float("inf")
+# AWS access key ids: 16-128 upper-case letters and digits (ours are AKIA + 16 base32).
+ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+PRINCIPAL_CACHE = 10_000  # entries (access keys in use in one worker)
+UNKNOWN_ID_CACHE = 1_024  # entries (ids recently found not to exist)
+ALIAS_CACHE = 10_000  # entries (alias names looked up, found or not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +128,14 @@ class KmsService:
         self.clock = clock
         self.settings = settings
         self.sealed_reason = sealed_reason or (None if root_key is not None else "no root key")
-        self._principals: dict[str, Principal | None] = {}
+        # Fed by client-supplied access key ids: bounded, and misses kept apart.
+        self._principals: LruCache[str, Principal] = LruCache(PRINCIPAL_CACHE)
+        self._unknown_ids: LruCache[str, bool] = LruCache(UNKNOWN_ID_CACHE)
         self._identity: dict[tuple[str, str], list[Policy]] = {}
         self._keys: dict[str, KeyEntry] = {}
-        self._aliases: dict[tuple[str, str, str], str | None] = {}
+        # Alias lookups, misses included ("" for an alias that does not exist): the names,
+        # and the account of an alias ARN, are the caller's choice, so the cache is bounded.
+        self._aliases: LruCache[tuple[str, str, str], str] = LruCache(ALIAS_CACHE)
         self.verifier = Verifier(
             secret_for=self._secret_for,
             now=(auth_clock or SystemClock()).now,
@@ -179,6 +190,7 @@ class KmsService:
 
     def forget(self) -> None:
         self._principals.clear()
+        self._unknown_ids.clear()
         self._identity.clear()
         self._keys.clear()
         self._aliases.clear()
@@ -187,13 +199,30 @@ class KmsService:
             hook()
 
     def principal(self, access_key_id: str) -> Principal | None:
-        if access_key_id not in self._principals:
-            record = self.store.get_access_key(access_key_id)
-            principal = None
-            if record is not None and record.status == "Active":
-                principal = unwrap_principal(record, self.require_unsealed())
-            self._principals[access_key_id] = principal
-        return self._principals[access_key_id]
+        """The active principal of ``access_key_id``, or None. An id outside AWS's format is
+        refused before any lookup; ids that are not found are remembered in a small LRU of
+        their own, so a flood of unknown ids can neither grow memory nor evict known ones."""
+        if not ACCESS_KEY_ID.fullmatch(access_key_id):
+            return None
+        principal = self._principals.get(access_key_id)
+        if principal is not None or access_key_id in self._unknown_ids:
+            return principal
+        record = self.store.get_access_key(access_key_id)
+        if record is None or record.status != "Active":
+            self._unknown_ids.put(access_key_id, True)
+            return None
+        principal = unwrap_principal(record, self.require_unsealed())
+        self._principals.put(access_key_id, principal)
+        return principal
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries in the caches that client-supplied values feed (each bounded)."""
+        return {
+            "principals": len(self._principals),
+            "unknown_access_key_ids": len(self._unknown_ids),
+            "signing_keys": self.verifier.cache_size(),
+            "aliases": len(self._aliases),
+        }
 
     def _secret_for(self, access_key_id: str) -> str | None:
         principal = self.principal(access_key_id)
@@ -257,19 +286,25 @@ class KmsService:
         return material
 
     # -- resolving KeyId parameters -------------------------------------------------
+    # Every key a request reaches goes through ``resolve`` (a KeyId-like parameter) or
+    # ``reach`` (a key id found in a ciphertext blob, a grant or an alias); both confine it
+    # to the request's region, so a Deny on aws:RequestedRegion and ``--regions`` (checked
+    # on the SigV4 scope) hold for every key, whatever ARN a request names.
 
     def resolve(self, caller: Caller, key_param: str, *, aliases: bool = True) -> KeyEntry:
-        """A key named by key id, key ARN, or (if ``aliases``) alias name or alias ARN."""
+        """A key named by key id, key ARN, or (if ``aliases``) alias name or alias ARN, in the
+        request's region; a key ARN may name another account (its policy decides)."""
         account, region, key_id = caller.account, caller.region, None
         if UUID.match(key_param):
             key_id = key_param
         elif key_param.startswith("arn:"):
+            confine_arn(caller, key_param)
             match = KEY_ARN.match(key_param)
             alias_match = ALIAS_ARN.match(key_param) if aliases else None
             if match is not None and UUID.match(match.group(4)):
-                partition, region, account, key_id = match.groups()
+                partition, _, account, key_id = match.groups()
             elif alias_match is not None:
-                partition, region, account, name = alias_match.groups()
+                partition, _, account, name = alias_match.groups()
                 key_id = self._alias_target(account, region, name, key_param)
             else:
                 raise InvalidArnException(f"{key_param} is not a valid ARN for this parameter.")
@@ -279,21 +314,30 @@ class KmsService:
             key_id = self._alias_target(account, region, key_param, key_param)
         else:
             raise NotFoundException(f"Invalid keyId '{key_param}'")
-        entry = self.key(key_id)
-        if entry is None or entry.record.account != account or entry.record.region != region:
+        entry = self.reach(caller, key_id)
+        if entry is None or entry.record.account != account:
             raise NotFoundException(
                 f"Key 'arn:{PARTITION}:kms:{region}:{account}:key/{key_id}' does not exist"
             )
         caller.keys.append(entry.record.arn)  # for the audit record, allowed or not
         return entry
 
+    def reach(self, caller: Caller, key_id: str) -> KeyEntry | None:
+        """The key ``key_id`` if it lives in the request's region (any account), else None:
+        for ids a request carries indirectly (ciphertext blob, grant token, alias target)."""
+        entry = self.key(key_id)
+        if entry is None or entry.record.region != caller.region:
+            return None
+        return entry
+
     def _alias_target(self, account: str, region: str, name: str, shown: str) -> str:
         cache_key = (account, region, name)
-        if cache_key not in self._aliases:
-            alias = self.store.get_alias(account, region, name)
-            self._aliases[cache_key] = None if alias is None else alias.target_key_id
-        target = self._aliases[cache_key]
+        target = self._aliases.get(cache_key)
         if target is None:
+            alias = self.store.get_alias(account, region, name)
+            target = "" if alias is None else alias.target_key_id
+            self._aliases.put(cache_key, target)
+        if not target:
             arn = (
                 shown
                 if shown.startswith("arn:")
@@ -316,14 +360,18 @@ class KmsService:
         grant_filter: Callable[[Grant], bool] | None = None,
     ) -> None:
         """Raise AccessDeniedException unless policies or grants allow ``action``."""
-        keys = self.condition_keys(caller, encryption_context, context)
+        identity = self.identity_policies(caller.principal)
+        policies = [*identity, entry.policy] if entry is not None else identity
+        keys = self.condition_keys(
+            caller, encryption_context, context, action=action, entry=entry, policies=policies
+        )
         decide(
             principal=caller.principal,
             action=action,
             resource=resource or (entry.record.arn if entry is not None else "*"),
             resource_account=entry.record.account if entry is not None else None,
             context=keys,
-            identity_policies=self.identity_policies(caller.principal),
+            identity_policies=identity,
             key_policy=entry.policy if entry is not None else None,
             grants=entry.grants if entry is not None else (),
             encryption_context=encryption_context,
@@ -335,16 +383,38 @@ class KmsService:
         caller: Caller,
         encryption_context: Mapping[str, str] | None,
         extra: Mapping[str, ContextValue] | None,
+        *,
+        action: str | None = None,
+        entry: KeyEntry | None = None,
+        policies: Sequence[Policy] = (),
     ) -> dict[str, ContextValue]:
-        return condition_keys(
+        """Every condition key of the request: global ones, the operation's, the key's (for an
+        operation on a key), and the operation's parameters (``extra``). Keys that cost a
+        store read (kms:ResourceAliases, aws:ResourceTag/*) only if ``policies`` name them."""
+        keys = condition_keys(
             caller.principal,
             region=caller.region,
             source_ip=caller.source_ip,
             secure_transport=caller.secure_transport,
             now=self.clock.now(),
             encryption_context=encryption_context,
-            extra=extra,
+            user_agent=caller.user_agent,
         )
+        if action is not None:
+            keys.update(action_keys(action))
+        if entry is not None:
+            keys.update(key_keys(entry.record))
+            wanted = frozenset().union(*(p.condition_keys for p in policies))
+            if "kms:resourcealiases" in wanted:
+                names = tuple(a.alias_name for a in self.store.aliases_of(entry.record.key_id))
+                if names:  # a multivalued key with no value is absent
+                    keys["kms:resourcealiases"] = names
+            if any(k.startswith("aws:resourcetag/") for k in wanted):
+                tags = self.store.tags(entry.record.key_id)
+                keys.update(case_insensitive_keys(tags, "aws:resourcetag/"))
+        if extra:
+            keys.update(extra)
+        return keys
 
 
 def require_usable(entry: KeyEntry) -> KeyRecord:
@@ -363,3 +433,40 @@ def require_usable(entry: KeyEntry) -> KeyRecord:
 
 def new_key_id() -> str:
     return str(uuid.uuid4())
+
+
+# Shapes of the request members that name a key or an alias, in the KMS service model.
+KEY_NAME_SHAPES = frozenset({"KeyIdType", "AliasNameType"})
+
+
+def confine_arn(caller: Caller, value: str) -> None:
+    """Refuse a KMS ARN of another region as AWS does (each region is its own service):
+    NotFoundException "Invalid arn REGION"."""
+    parts = value.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms":
+        region = parts[3]
+        if region and region != caller.region:
+            raise NotFoundException(f"Invalid arn {region}")
+
+
+@functools.cache
+def key_name_members() -> dict[str, tuple[str, ...]]:
+    """Per operation, the top-level request members that name a key or an alias, read from
+    the model botocore ships, so an operation added later is covered without a code change."""
+    import botocore.loaders  # lazily, as model.py does: loading the model takes a while
+
+    model = botocore.loaders.Loader().load_service_model("kms", "service-2")
+    found: dict[str, tuple[str, ...]] = {}
+    for name, spec in model["operations"].items():
+        if "input" in spec:
+            members = model["shapes"][spec["input"]["shape"]]["members"]
+            found[name] = tuple(m for m, s in members.items() if s["shape"] in KEY_NAME_SHAPES)
+    return found
+
+
+def confine_request(caller: Caller, operation: str, params: Mapping[str, Any]) -> None:
+    """Before any handler runs: no key or alias ARN of another region in the request."""
+    for member in key_name_members().get(operation, ()):
+        value = params.get(member)
+        if isinstance(value, str):
+            confine_arn(caller, value)

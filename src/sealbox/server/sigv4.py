@@ -6,7 +6,8 @@ unknown or inactive key, or a session token → UnrecognizedClient; timestamp mo
 than five minutes off, scope date or service or region wrong, required header
 unsigned, unsigned or mismatched payload hash, wrong signature → InvalidSignature.
 Signatures are compared with ``hmac.compare_digest``; signing keys are cached
-per (access key, secret, date, region).
+per (access key, secret, date, region) in a bounded LRU: the date and region are the
+client's choice, so only well-formed ones are cached.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sealbox.server.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from sealbox.server.lru import LruCache
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -32,6 +34,8 @@ MAX_SKEW_SECONDS = 300
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPACES = re.compile(r"\s+")
 _DATE = re.compile(r"^\d{8}T\d{6}Z$")
+SIGNING_KEY_CACHE = 4096  # entries: (access key, date, region) triples in use at once
+_CACHEABLE_REGION = re.compile(r"[a-z0-9-]{1,32}")  # AWS region names; others are not cached
 _SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
@@ -209,6 +213,28 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
+def authorization_value(
+    request: Request,
+    signed_headers: Sequence[str],
+    *,
+    access_key_id: str,
+    key: bytes,
+    amz_date: str,
+    region: str,
+    service: str = "kms",
+) -> str:
+    """The ``Authorization`` value that signs ``request`` with ``key`` (see
+    :func:`signing_key`): the client's side of what :class:`Verifier` checks, for tests,
+    benchmarks and tools that send raw requests."""
+    canonical = canonical_request(request, signed_headers, hashlib.sha256(request.body).hexdigest())
+    scope = f"{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
+    signature = hmac.new(key, string_to_sign(amz_date, scope, canonical).encode(), "sha256")
+    return (
+        f"{ALGORITHM} Credential={access_key_id}/{scope}, "
+        f"SignedHeaders={';'.join(signed_headers)}, Signature={signature.hexdigest()}"
+    )
+
+
 def _format(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -252,7 +278,7 @@ class Verifier:
         self._regions = regions
         self._required = required_headers
         self._max_skew = max_skew
-        self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._keys: LruCache[tuple[str, str, str, str], bytes] = LruCache(SIGNING_KEY_CACHE)
         self._last_date = (
             "",
             0.0,
@@ -260,6 +286,9 @@ class Verifier:
 
     def clear_cache(self) -> None:
         self._keys.clear()
+
+    def cache_size(self) -> int:
+        return len(self._keys)
 
     def verify(self, request: Request) -> Verified:
         header = request.header("authorization")
@@ -281,18 +310,22 @@ class Verifier:
         self._check_signed_headers(auth)
         payload_hash = self._payload_hash(request)
         canonical = canonical_request(request, auth.signed_headers, payload_hash)
-        cache_key = (auth.access_key_id, secret, auth.date, auth.region)
-        key = self._keys.get(cache_key)
-        if key is None:
-            if len(self._keys) > 4096:
-                self._keys.clear()
-            key = self._keys[cache_key] = signing_key(secret, auth.date, auth.region, auth.service)
+        key = self._signing_key(auth, secret)
         expected = hmac.new(
             key, string_to_sign(amz_date, auth.scope, canonical).encode(), "sha256"
         ).hexdigest()
         if not hmac.compare_digest(expected, auth.signature):
             raise InvalidSignatureException(_SIGNATURE_MISMATCH)
         return Verified(auth.access_key_id, auth.region, amz_date)
+
+    def _signing_key(self, auth: Authorization, secret: str) -> bytes:
+        cache_key = (auth.access_key_id, secret, auth.date, auth.region)
+        key = self._keys.get(cache_key)
+        if key is None:
+            key = signing_key(secret, auth.date, auth.region, auth.service)
+            if _CACHEABLE_REGION.fullmatch(auth.region):
+                self._keys.put(cache_key, key)
+        return key
 
     def _check_time(self, amz_date: str) -> None:
         if self._last_date[0] == amz_date:

@@ -45,3 +45,11 @@ def genesis(key: bytes, chain: str) -> bytes:
 
 def checkpoint_tag(key: bytes, chain: str, seq: int, mac: bytes) -> bytes:
     return hmac.digest(key, f"checkpoint\x00{chain}\x00{seq}\x00".encode() + mac, "sha256")
+
+
+def checkpoint_tag_v2(
+    key: bytes, chain: str, number: int, seq: int, mac: bytes, closed: bool
+) -> bytes:
+    """A checkpoint slot's tag: binds the chain, write number, head and closed flag."""
+    prefix = f"checkpoint/v2\x00{chain}\x00{number}\x00{seq}\x00{int(closed)}\x00".encode()
+    return hmac.digest(key, prefix + mac, "sha256")

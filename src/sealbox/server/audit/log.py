@@ -1,7 +1,9 @@
 """Writing the audit log: every record durable before its request is answered.
 
-Each worker writes its own chain (a new one per start). Read-only requests are
-group-committed: records queue while the previous batch commits. A request that
+Each worker writes its own chain (a new one per start), whose first record anchors the
+heads of the other chains in its checkpoint directory (see :mod:`verify`). Read-only
+requests are group-committed: records queue while the previous batch commits, and a
+record that cannot be written fails only its own request. A request that
 changes state runs in one transaction together with its record
 (:meth:`AuditLog.transaction`), as do the changes the service makes on its own
 (automatic rotation, deletion after the waiting period). If a record
@@ -15,9 +17,9 @@ import contextlib
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +27,14 @@ from sqlalchemy import Connection
 
 from sealbox.server import logs
 from sealbox.server.audit.chain import genesis, load_audit_key, record_mac
-from sealbox.server.audit.checkpoint import CheckpointFile
-from sealbox.server.audit.records import encode
+from sealbox.server.audit.checkpoint import SUFFIX, CheckpointFile, read_checkpoint
+from sealbox.server.audit.records import anchor_event, encode, indexed
 from sealbox.server.errors import KMSInternalException
 from sealbox.server.rootkey import RootKey
 from sealbox.server.store.repository import Store
 
 REFUSED = "The request could not be audited, so it was not performed."
+ANCHOR_LIMIT = 64  # chains named by one anchor record (unclosed first, then the newest)
 
 
 class AuditFailure(KMSInternalException):
@@ -45,14 +48,21 @@ class AuditLog:
         self.chain = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._seq = 0
         self._mac = genesis(self._key, self.chain)
-        self._checkpoint = CheckpointFile(checkpoints, self._key, self.chain)
-        self._checkpoint.write(self._seq, self._mac)  # before any record: a chain always has one
+        # Before any record: a chain always has its checkpoint file.
+        self._checkpoint = CheckpointFile(checkpoints, self._key, self.chain, self._mac)
         # Held while rows are made and committed, so commits of this chain never interleave.
         # Reentrant: a request's transaction may record a due key change inside it.
         self._lock = threading.RLock()
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._appender = store.audit_appender()
+        self._closed = False
+        try:
+            self._anchor(checkpoints)
+        except BaseException:
+            self._appender.close()
+            self._checkpoint.abandon()
+            raise
 
     # -- records inside a state change's transaction --------------------------------
 
@@ -98,46 +108,112 @@ class AuditLog:
         while self._pending:
             await asyncio.sleep(0)
             batch, self._pending = self._pending, []
-            try:
-                self._write_batch([record for record, _ in batch])
-            except Exception:
-                logs.SERVICE.exception("audit write failed")
-                for _, done in batch:
+            for (_, done), failed in zip(batch, self._commit([r for r, _ in batch]), strict=True):
+                if failed:
                     done.set_exception(AuditFailure(REFUSED))
-                continue
-            for _, done in batch:
-                done.set_result(None)
+                else:
+                    done.set_result(None)
 
-    def _write_batch(self, records: list[dict[str, Any]]) -> None:
+    def _commit(self, records: list[dict[str, Any]]) -> list[bool]:
+        """Commit ``records``; return which of them failed. A record can only fail itself:
+        each is encoded on its own first (an unencodable one is left out), and if the
+        batch's commit fails it is retried one record at a time. Two failures in a row
+        there mean the store itself is failing: the rest are refused without more tries."""
+        bodies: list[bytes | None] = []
+        for record in records:
+            try:
+                bodies.append(encode(record))
+            except Exception:
+                logs.SERVICE.exception("an audit record could not be encoded")
+                bodies.append(None)
+        ready = [(record, body) for record, body in zip(records, bodies, strict=True) if body]
+        if len(ready) > 1 and not self._try_write(ready, log=False):
+            failures_in_a_row = 0
+            written: set[int] = set()
+            for item in ready:
+                if failures_in_a_row < 2 and self._try_write([item], log=True):
+                    written.add(id(item[0]))
+                    failures_in_a_row = 0
+                else:
+                    failures_in_a_row += 1
+            return [id(record) not in written for record in records]
+        if len(ready) == 1 and not self._try_write(ready, log=True):
+            return [True] * len(records)
+        return [body is None for body in bodies]
+
+    def _try_write(self, items: list[tuple[dict[str, Any], bytes]], *, log: bool) -> bool:
+        try:
+            self._write_batch(items)
+        except Exception:
+            if log:
+                logs.SERVICE.exception("audit write failed")
+            return False
+        return True
+
+    def _write_batch(self, items: list[tuple[dict[str, Any], bytes]]) -> None:
         with self._lock:
             saved = self._seq, self._mac
             try:
-                self._appender.append([self._next_row(record) for record in records])
+                self._appender.append([self._next_row(record, body) for record, body in items])
             except BaseException:
-                self._seq, self._mac = saved
+                self._seq, self._mac = saved  # nothing was written: the chain goes on from here
                 raise
             self._checkpoint.write(self._seq, self._mac)
 
     def close(self) -> None:
-        self._appender.close()
-        self._checkpoint.close()
+        """Close the chain: its last head, marked closed, goes to its checkpoint."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._appender.close()
+            self._checkpoint.close(self._seq, self._mac)
+
+    # -- anchoring the other chains ---------------------------------------------------
+
+    def _anchor(self, checkpoints: Path) -> None:
+        """Record, as this chain's first record, the head of the other chains in the
+        checkpoint directory as the store holds it: from then on none of them can lose
+        records from its end without `audit verify` noticing (this record names them)."""
+        anchors = []
+        for chain in _to_anchor(checkpoints, self._key, self.chain)[:ANCHOR_LIMIT]:
+            head = self.store.audit_head(chain)
+            seq, mac = head if head is not None else (0, genesis(self._key, chain))
+            anchors.append({"chain": chain, "seq": seq, "mac": mac.hex()})
+        if anchors:
+            record = anchor_event(moment=time.time(), anchors=anchors)
+            self._write_batch([(record, encode(record))])
 
     # -- the chain ------------------------------------------------------------------------
 
-    def _next_row(self, record: dict[str, Any]) -> dict[str, Any]:
-        """The row continuing the chain; the caller restores the head if it is not committed."""
-        body = encode(record)
+    def _next_row(self, record: dict[str, Any], body: bytes | None = None) -> dict[str, Any]:
+        """The row continuing the chain; the caller restores the head if it is not committed.
+        Its indexed columns are derived from the record, as `audit verify` derives them."""
+        body = encode(record) if body is None else body
+        columns = indexed(record)
         self._seq += 1
         self._mac = record_mac(self._key, self._mac, self.chain, self._seq, body)
-        resource = record.get("resources") or [{}]
         return {
             "chain": self.chain,
             "seq": self._seq,
-            "event_time": datetime.fromisoformat(record["eventTime"]).timestamp(),
-            "event_name": record["eventName"],
-            "principal": record["userIdentity"].get("arn", ""),
-            "key_arn": resource[0].get("ARN", ""),
-            "error_code": record.get("errorCode", ""),
+            **columns,
             "record": body.decode(),
             "mac": self._mac,
         }
+
+
+def _to_anchor(directory: Path, key: bytes, own: str) -> list[str]:
+    """The other chains with a checkpoint file here: those not closed first (a crashed or
+    still running chain needs an anchor most), then the most recently written."""
+    found: list[tuple[bool, float, str]] = []
+    for path in directory.glob(f"*{SUFFIX}"):
+        chain = path.name[: -len(SUFFIX)]
+        if chain == own:
+            continue
+        try:
+            modified = path.stat().st_mtime
+            closed = any(mark.closed for mark in read_checkpoint(path, key))
+        except OSError:
+            continue
+        found.append((closed, -modified, chain))
+    return [chain for _, _, chain in sorted(found)]

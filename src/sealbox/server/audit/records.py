@@ -165,4 +165,57 @@ def encode(record: dict[str, Any]) -> bytes:
 
 
 def _canonical(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # text that is not Unicode (a lone surrogate) is kept, escaped, rather than lost
+        return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+
+# -- the indexed columns, derived from the MACed record -------------------------------------
+
+INDEXED = ("event_time", "event_name", "principal", "key_arn", "error_code")
+
+
+def indexed(record: dict[str, Any]) -> dict[str, Any]:
+    """The values of the store's indexed columns, all taken from the (MACed) record: a
+    column that differs from what its record gives was edited."""
+    resource = record.get("resources") or [{}]
+    return {
+        "event_time": datetime.fromisoformat(record["eventTime"]).timestamp(),
+        "event_name": record["eventName"],
+        "principal": record["userIdentity"].get("arn", ""),
+        "key_arn": resource[0].get("ARN", ""),
+        "error_code": record.get("errorCode", ""),
+    }
+
+
+# -- anchors: one chain naming the heads of others --------------------------------------------
+
+ANCHOR_EVENT = "SealboxAuditAnchor"
+
+
+def anchor_event(*, moment: float, anchors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first record of a chain started while others exist: the head (sequence number and
+    MAC) of each, so none of them can later lose records from its end unnoticed."""
+    return {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"type": "AWSService", "invokedBy": "sealbox"},
+        "eventTime": _time(moment),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": ANCHOR_EVENT,
+        "awsRegion": "",
+        "sourceIPAddress": "sealbox",
+        "userAgent": "sealbox",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": True,
+        "resources": [],
+        "eventType": "SealboxAuditEvent",
+        "managementEvent": False,
+        "recipientAccountId": "",
+        "eventCategory": "Management",
+        "additionalEventData": {"anchors": anchors},
+    }

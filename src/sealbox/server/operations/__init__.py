@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sealbox.server.service import Caller, KmsService
+from sealbox.server.service import Caller, KmsService, confine_request, key_name_members
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -25,8 +26,16 @@ def stop_if_dry_run(params: Params) -> None:
 
 
 def operation(name: str) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``name``; every registered handler first refuses a key or alias
+    ARN of another region (members found from the model), so no operation can forget to."""
+
     def register(handler: Handler) -> Handler:
-        OPERATIONS[name] = handler
+        @functools.wraps(handler)
+        def confined(service: KmsService, caller: Caller, params: Params) -> Result:
+            confine_request(caller, name, params)
+            return handler(service, caller, params)
+
+        OPERATIONS[name] = confined
         return handler
 
     return register
@@ -46,4 +55,5 @@ def load_all() -> dict[str, Handler]:
         unsupported,
     )
 
+    key_name_members()  # read the model now (~0.1 s), not during a worker's first request
     return OPERATIONS

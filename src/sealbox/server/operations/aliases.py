@@ -77,7 +77,7 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
         current = service.store.get_alias(caller.account, caller.region, name, connection)
         if current is None:
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
-        previous = service.key(current.target_key_id)
+        previous = service.reach(caller, current.target_key_id)
         if previous is not None:  # as in AWS: permission on the key it leaves too
             service.authorize(caller, "UpdateAlias", previous)
         service.store.retarget_alias(
@@ -98,7 +98,7 @@ def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     alias = service.store.get_alias(caller.account, caller.region, name)
     if alias is None:
         raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
-    target = service.key(alias.target_key_id)
+    target = service.reach(caller, alias.target_key_id)
     if target is not None:
         service.authorize(caller, "DeleteAlias", target)
     with service.store.write() as connection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from sealbox.server.authorization import request_alias_keys
 from sealbox.server.envelope import INVALID, open_blob, parse_blob, seal
 from sealbox.server.errors import (
     IncorrectKeyException,
@@ -16,7 +17,6 @@ from sealbox.server.errors import (
 )
 from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.grants import check_grant_tokens
-from sealbox.server.policy import ContextValue
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
@@ -37,23 +37,12 @@ def _refuse_recipient(params: Params) -> None:
         )
 
 
-def _alias_keys(key_param: str | None) -> dict[str, ContextValue]:
-    """kms:RequestAlias: the alias a request named its key by, if it did."""
-    if key_param is None:
-        return {}
-    if key_param.startswith("alias/"):
-        return {"kms:requestalias": key_param}
-    if key_param.startswith("arn:") and ":alias/" in key_param:
-        return {"kms:requestalias": "alias/" + key_param.split(":alias/", 1)[1]}
-    return {}
-
-
 def _encryption_key(
     service: KmsService, caller: Caller, key_param: str, action: str, context: dict[str, str]
 ) -> tuple[KeyEntry, str, bytes]:
     entry = service.resolve(caller, key_param)
     service.authorize(
-        caller, action, entry, encryption_context=context, context=_alias_keys(key_param)
+        caller, action, entry, encryption_context=context, context=request_alias_keys(key_param)
     )
     record = require_usable(entry)
     material = (
@@ -89,8 +78,8 @@ def _open(
     params: Params,
 ) -> tuple[KeyEntry, str, bytes]:
     header, packed, body = parse_blob(blob)
-    entry = service.key(header.key_id)
-    if entry is None or entry.record.region != caller.region:
+    entry = service.reach(caller, header.key_id)
+    if entry is None:  # also a blob made in another region: AWS cannot tell it from garbage
         raise InvalidCiphertextException(INVALID)
     caller.keys.append(entry.record.arn)
     if key_param is not None:
@@ -101,7 +90,7 @@ def _open(
             )
     check_grant_tokens(params)
     service.authorize(
-        caller, action, entry, encryption_context=context, context=_alias_keys(key_param)
+        caller, action, entry, encryption_context=context, context=request_alias_keys(key_param)
     )
     require_usable(entry)
     material = service.material(entry, header.material_id)

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sealbox.server.errors import (
+    AccessDeniedException,
     InvalidGrantIdException,
     InvalidGrantTokenException,
     NotFoundException,
@@ -111,6 +112,13 @@ def create_grant(service: KmsService, caller: Caller, params: Params) -> Result:
             "kms:grantconstraintpresent": "true"
             if subset is not None or equals is not None
             else "false",
+            **(
+                {"kms:grantconstrainttype": "EncryptionContextEquals"}
+                if equals is not None
+                else {"kms:grantconstrainttype": "EncryptionContextSubset"}
+                if subset is not None
+                else {}
+            ),
         },
         # a grantee may pass on no more than its own grant gives it
         grant_filter=lambda g: g.may_delegate(frozenset(operations), subset, equals),
@@ -152,25 +160,35 @@ def list_grants(service: KmsService, caller: Caller, params: Params) -> Result:
     return {"Grants": [_listed(g, entry.record.arn) for g in shown], **more}
 
 
-@operation("ListRetirableGrants")
-def list_retirable_grants(service: KmsService, caller: Caller, params: Params) -> Result:
-    service.authorize(caller, "ListRetirableGrants", None)
+def _own_retiring_principal(caller: Caller, params: Params) -> str:
+    """The RetiringPrincipal to list for: as AWS, one in the caller's own account (the
+    authorized resource is that principal, and no policy of this account covers another's)."""
     retiring = _principal(
         params.get("RetiringPrincipal") or caller.principal.arn, "RetiringPrincipal"
     )
     assert retiring is not None
+    if retiring.split(":")[4] != caller.account:
+        raise AccessDeniedException(
+            f"User: {caller.principal.arn} is not authorized to perform: kms:ListRetirableGrants "
+            f"on resource: {retiring} because the retiring principal must be in your account"
+        )
+    return retiring
+
+
+@operation("ListRetirableGrants")
+def list_retirable_grants(service: KmsService, caller: Caller, params: Params) -> Result:
+    retiring = _own_retiring_principal(caller, params)
+    service.authorize(caller, "ListRetirableGrants", None, resource=retiring)
     limit, after = page_request(params, 50)
-    grants = [
-        g
+    # grants on keys of the request's region only (of any account, as AWS lists them)
+    found = [
+        (g, entry)
         for g in service.store.grants_retirable_by(retiring)
-        if after is None or g.grant_id > after
+        if (after is None or g.grant_id > after)
+        and (entry := service.reach(caller, g.key_id)) is not None
     ]
-    shown, more = page_result(grants, limit, lambda g: g.grant_id)
-    listed = []
-    for grant in shown:
-        key = service.store.get_key(grant.key_id)
-        listed.append(_listed(grant, key.arn if key else grant.key_id))
-    return {"Grants": listed, **more}
+    shown, more = page_result(found, limit, lambda item: item[0].grant_id)
+    return {"Grants": [_listed(g, entry.record.arn) for g, entry in shown], **more}
 
 
 def _find(service: KmsService, caller: Caller, params: Params) -> tuple[KeyEntry, Grant]:
@@ -183,9 +201,11 @@ def _find(service: KmsService, caller: Caller, params: Params) -> tuple[KeyEntry
             raise NotFoundException(
                 "The grant this token names does not exist (it was retired or revoked)."
             )
-        entry = service.key(grant.key_id)
-        if entry is None:
-            raise NotFoundException("The key of this grant no longer exists.")
+        entry = service.reach(caller, grant.key_id)
+        if entry is None:  # a grant of another region is not visible here
+            raise NotFoundException(
+                "The grant this token names does not exist (it was retired or revoked)."
+            )
         caller.keys.append(entry.record.arn)
         return entry, grant
     if "KeyId" not in params or "GrantId" not in params:

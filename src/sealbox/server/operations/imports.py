@@ -1,6 +1,7 @@
 """GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial (bring your own key).
 
-The wrapping key pair is made per GetParametersForImport call; its private key is
+The wrapping key pair is made per GetParametersForImport call, in the work pool before
+the handler runs (RSA-4096 takes about a second of CPU); its private key is
 stored wrapped under the root key and found again by the import token (valid 24
 hours). A material's id is derived from the key id and the material itself, as
 AWS does, so re-importing deleted or expired material restores it exactly and
@@ -9,9 +10,12 @@ every ciphertext made under it decrypts again.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +35,7 @@ from sealbox.server.lifecycle import DAY
 from sealbox.server.operations import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 from sealbox.server.store.records import MaterialRecord, import_token_aad, material_aad
+from sealbox.server.workpool import preparation, prepared
 
 TOKEN_LIFETIME = DAY
 MAX_VALIDITY = 365 * DAY
@@ -61,9 +66,30 @@ def imported_material_id(key_id: str, material: bytes) -> str:
     ).hexdigest()
 
 
-@operation("GetParametersForImport")
-def get_parameters_for_import(service: KmsService, caller: Caller, params: Params) -> Result:
-    entry = _external(service, caller, params["KeyId"], "GetParametersForImport")
+@dataclass(frozen=True)
+class WrappingKeyPair:
+    bits: int
+    private_der: bytes = field(repr=False)
+    public_der: bytes
+
+
+def new_wrapping_key_pair(bits: int) -> WrappingKeyPair:
+    """Seconds of CPU for RSA-4096: run by the work pool, never on the event loop."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return WrappingKeyPair(
+        bits,
+        private.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+
+
+def _wrapping_bits(params: Params) -> int:
     algorithm, spec = params["WrappingAlgorithm"], params["WrappingKeySpec"]
     if algorithm not in _HASHES:
         raise UnsupportedOperationException(
@@ -74,25 +100,39 @@ def get_parameters_for_import(service: KmsService, caller: Caller, params: Param
         raise UnsupportedOperationException(
             f"WrappingKeySpec {spec} is not supported; use RSA_2048, 3072 or 4096."
         )
-    private = rsa.generate_private_key(public_exponent=65537, key_size=_BITS[spec])
+    return _BITS[spec]
+
+
+@preparation("GetParametersForImport")
+def _prepare_wrapping_key(
+    service: KmsService, caller: Caller, params: Params
+) -> Callable[[], WrappingKeyPair]:
+    """Every check the handler makes first, so a refused caller costs no key generation.
+    (A scratch copy of the caller: the handler itself records the key it touches.)"""
+    scratch = dataclasses.replace(caller, keys=[])
+    _external(service, scratch, params["KeyId"], "GetParametersForImport")
+    return functools.partial(new_wrapping_key_pair, _wrapping_bits(params))
+
+
+@operation("GetParametersForImport")
+def get_parameters_for_import(service: KmsService, caller: Caller, params: Params) -> Result:
+    entry = _external(service, caller, params["KeyId"], "GetParametersForImport")
+    bits = _wrapping_bits(params)
+    pair = prepared()
+    if not isinstance(pair, WrappingKeyPair) or pair.bits != bits:
+        pair = new_wrapping_key_pair(bits)  # called directly, not through the dispatcher
     token = os.urandom(32)
-    der = private.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
     valid_to = service.clock.now() + TOKEN_LIFETIME
     wrapped = service.require_unsealed().wrap(
-        der, aad=import_token_aad(entry.record.arn, token.hex())
+        pair.private_der, aad=import_token_aad(entry.record.arn, token.hex())
     )
     service.store.insert_import_token(
-        token.hex(), entry.record.key_id, algorithm, wrapped, valid_to
-    )
-    public = private.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        token.hex(), entry.record.key_id, params["WrappingAlgorithm"], wrapped, valid_to
     )
     return {
         "KeyId": entry.record.arn,
         "ImportToken": token,
-        "PublicKey": public,
+        "PublicKey": pair.public_der,
         "ParametersValidTo": valid_to,
     }
 

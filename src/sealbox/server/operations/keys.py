@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from sealbox.server.authorization import create_key_keys, request_alias_keys
 from sealbox.server.errors import (
     KMSInvalidStateException,
     NotFoundException,
@@ -84,7 +85,7 @@ def _unsupported(what: str) -> UnsupportedOperationException:
 
 @operation("CreateKey")
 def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
-    service.authorize(caller, "CreateKey", None)
+    service.authorize(caller, "CreateKey", None, context=create_key_keys(params))
     if "KeySpec" in params and "CustomerMasterKeySpec" in params:
         raise ValidationException(
             "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
@@ -145,7 +146,7 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
 @operation("DescribeKey")
 def describe_key(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"])
-    service.authorize(caller, "DescribeKey", entry)
+    service.authorize(caller, "DescribeKey", entry, context=request_alias_keys(params["KeyId"]))
     current = entry.wrapped.get(entry.record.current_material_id or "")
     return {"KeyMetadata": key_metadata(entry.record, current)}
 
@@ -192,7 +193,7 @@ def transition(
         values = {k: (v(record) if callable(v) else v) for k, v in changes.items()}
         service.store.update_key(record.key_id, connection, **values)
     service.forget()
-    fresh = service.key(record.key_id)
+    fresh = service.reach(caller, record.key_id)
     assert fresh is not None
     return fresh.record
 

@@ -13,6 +13,7 @@ from sealbox.server.policy import Policy
 from sealbox.server.service import Caller, KmsService
 
 POLICY_NAME = "default"
+BYPASS = "kms:bypasspolicylockoutsafetycheck"
 LOCKOUT = (
     "The new key policy will not allow you to update the key policy in the future. "
     "To apply it anyway, set BypassPolicyLockoutSafetyCheck."
@@ -29,7 +30,9 @@ def check_lockout(
             action="PutKeyPolicy",
             resource=key_arn,
             resource_account=key_account,
-            context=service.condition_keys(caller, None, None),
+            context=service.condition_keys(
+                caller, None, {BYPASS: "false"}, action="PutKeyPolicy", policies=[policy]
+            ),
             identity_policies=service.identity_policies(caller.principal),
             key_policy=policy,
         )
@@ -56,10 +59,11 @@ def get_key_policy(service: KmsService, caller: Caller, params: Params) -> Resul
 @operation("PutKeyPolicy")
 def put_key_policy(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
-    service.authorize(caller, "PutKeyPolicy", entry)
+    bypass = bool(params.get("BypassPolicyLockoutSafetyCheck"))
+    service.authorize(caller, "PutKeyPolicy", entry, context={BYPASS: str(bypass).lower()})
     _check_name(params)
-    policy = Policy.parse(params["Policy"], key_policy=True)
-    if not params.get("BypassPolicyLockoutSafetyCheck"):
+    policy = Policy.parse(params["Policy"], key_policy=True)  # also the 32 KB quota
+    if not bypass:
         check_lockout(service, caller, policy, entry.record.arn, entry.record.account)
     service.change_key(entry.record.key_id, policy=params["Policy"])
     return {}

@@ -3,6 +3,7 @@ PostgreSQL (psycopg 3) serializes writers on an advisory lock (see serialize_pg_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ def sqlite_engine(data_dir: Path) -> Engine:
     """An engine on ``data_dir/sealbox.db`` whose write transactions start with BEGIN IMMEDIATE
     (writers serialize up front instead of failing on lock upgrades)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(data_dir / SQLITE_FILE)
     engine = create_engine(f"sqlite:///{data_dir / SQLITE_FILE}", future=True)
 
     @event.listens_for(engine, "connect")
@@ -43,6 +45,36 @@ def sqlite_engine(data_dir: Path) -> Engine:
 
     check_sqlite_durability(engine)
     return engine
+
+
+def private_umask() -> None:
+    """Let this process create files for its owner only (0600, directories 0700), whatever
+    umask it was started with: also those that libraries create (metrics files)."""
+    os.umask(0o077)
+
+
+def make_private(database: Path) -> None:
+    """Create the database file 0600 (or take group and other rights off an existing one)
+    before SQLite opens it. SQLite gives its -wal, -shm and -journal files the database
+    file's mode whatever the umask, so they are private too. An existing file is never
+    opened here: closing a descriptor would drop the POSIX locks this process's SQLite
+    connections hold on it."""
+    try:
+        fd = os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask
+        finally:
+            os.close(fd)
+    for path in (database, *(Path(f"{database}{s}") for s in ("-wal", "-shm", "-journal"))):
+        # left by an older release, or created under another mode
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 def check_sqlite_durability(engine: Engine) -> None:

@@ -625,6 +625,26 @@ class Store:
         with self.read() as connection:
             yield from connection.execute(query)
 
+    def audit_head(self, chain: str) -> tuple[int, bytes] | None:
+        """A chain's last stored record: (sequence number, MAC)."""
+        table = schema.audit_log
+        with self.read() as connection:
+            row = connection.execute(
+                select(table.c.seq, table.c.mac)
+                .where(table.c.chain == chain)
+                .order_by(table.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row.seq), bytes(row.mac))
+
+    def audit_mac(self, chain: str, seq: int) -> bytes | None:
+        table = schema.audit_log
+        with self.read() as connection:
+            mac = connection.execute(
+                select(table.c.mac).where(table.c.chain == chain, table.c.seq == seq)
+            ).scalar()
+        return None if mac is None else bytes(mac)
+
     def query_audit(
         self,
         *,
@@ -634,21 +654,41 @@ class Store:
         since: float | None = None,
         until: float | None = None,
     ) -> Iterator[Any]:
-        """Rows matching every filter given, oldest first."""
+        """Rows whose record matches every filter given, in event time order.
+
+        The filters apply to the MACed record, never to the indexed columns: editing a
+        column can then not hide a record from a query (`audit verify` reports the edit).
+        Every row is read; a quick look at the raw text skips most non-matching ones."""
+        from sealbox.server.audit.records import indexed
+
+        wanted = {
+            name: value
+            for name, value in (
+                ("event_name", event_name),
+                ("principal", principal),
+                ("error_code", error_code),
+            )
+            if value is not None
+        }
+        hints = [
+            f'"{field}":{json.dumps(value)}'
+            for field, value in (("eventName", event_name), ("errorCode", error_code))
+            if value and value.isascii()
+        ]
         table = schema.audit_log
         query = select(table).order_by(table.c.event_time, table.c.chain, table.c.seq)
-        if event_name is not None:
-            query = query.where(table.c.event_name == event_name)
-        if principal is not None:
-            query = query.where(table.c.principal == principal)
-        if error_code is not None:
-            query = query.where(table.c.error_code == error_code)
-        if since is not None:
-            query = query.where(table.c.event_time >= since)
-        if until is not None:
-            query = query.where(table.c.event_time <= until)
         with self.read() as connection:
-            yield from connection.execute(query)
+            for row in connection.execute(query):
+                if any(hint not in row.record for hint in hints):
+                    continue
+                fields = indexed(json.loads(row.record))
+                if any(fields[name] != value for name, value in wanted.items()):
+                    continue
+                if since is not None and fields["event_time"] < since:
+                    continue
+                if until is not None and fields["event_time"] > until:
+                    continue
+                yield row
 
 
 class AuditAppender:
