@@ -181,7 +181,7 @@ def sealbox_server(workers: int, log_level: str) -> Iterator[Target]:
             if line.startswith("export "):
                 name, _, value = line[7:].strip().partition("=")
                 values[name] = value
-            if line.startswith("sealbox: serving"):
+            if line.startswith("# admin:"):  # the last line serve --dev prints
                 break
         port = int(values["AWS_ENDPOINT_URL_KMS"].rsplit(":", 1)[1])
         _wait_port(port)

@@ -103,7 +103,7 @@ def serve(*, workers: int = 1, extra_args: Sequence[str] = ()) -> Iterator[DevSe
             lines: list[str] = []
             for line in process.stdout:
                 lines.append(line.strip())
-                if line.startswith("sealbox: serving"):
+                if line.startswith("# admin: "):  # the last line --dev prints on stdout
                     break
             values = _parse(lines)
             if "AWS_ENDPOINT_URL_KMS" not in values:

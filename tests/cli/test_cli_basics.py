@@ -107,9 +107,9 @@ def test_usage_errors_exit_2(sealbox_cli: Run) -> None:
     again = sealbox_cli("keygen", "-o", "k.json")
     assert again.returncode == 2 and b"already exists" in again.stderr
     not_a_message = sealbox_cli("decrypt", "-w", "key=k.json", stdin=b"hello")
-    assert (
-        not_a_message.returncode == 1
-        and b"unsupported message format version" in not_a_message.stderr
+    assert not_a_message.returncode == 1 and not_a_message.stderr == (
+        b"sealbox: error: the input is not an AWS Encryption SDK message (it starts with "
+        b"0x68, 'h'; a message starts with 0x01 or 0x02); if it is Base64 text, add --decode\n"
     )
 
 

@@ -109,7 +109,7 @@ def test_an_altered_backup_or_another_root_key_is_refused(tmp_path: Path) -> Non
 
     other = tmp_path / "other"
     other.mkdir()
-    build_service(other).store.close()  # a store of its own, with another root key
+    build_service(other).close()  # a store of its own, with another root key
     (other / "data").rename(other / "unused")
     result = sealbox_admin(*store_flags(other), "restore", str(backup))
     assert result.returncode == 1
@@ -121,5 +121,5 @@ def test_an_altered_backup_or_another_root_key_is_refused(tmp_path: Path) -> Non
     try:
         assert restored.store.is_empty()
     finally:
-        restored.store.close()
+        restored.close()
     assert os.path.exists(fresh / "data")

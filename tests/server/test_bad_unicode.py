@@ -234,7 +234,7 @@ def test_a_failing_store_fails_the_batch_without_a_try_per_record(
 def _close(service: KmsService) -> None:
     assert service.audit is not None
     service.audit.close()
-    service.store.close()
+    service.close()
 
 
 def _assert_intact(directory: Path, records: int) -> None:

@@ -123,7 +123,7 @@ def test_caching_across_the_files_of_one_command(
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
     assert count(server, "Decrypt") == 3
-    assert (tmp_path / "back" / "f7.encrypted.decrypted").read_bytes() == b"file 7"
+    assert (tmp_path / "back" / "f7").read_bytes() == b"file 7"  # decrypt strips .encrypted
 
 
 def test_files_cross_between_sealbox_and_aws_encryption_cli(

@@ -48,6 +48,8 @@ def admin(database: str, root_key: Path, *args: str) -> Any:
             "admin",
             "--database",
             database,
+            "--data-dir",  # where its audit chain's checkpoint goes (not the home directory)
+            str(root_key.parent / "admin"),
             "--root-key",
             str(root_key),
             *args,
@@ -227,7 +229,7 @@ def test_background_work_runs_once_across_nodes(tmp_path: Path, postgres: Postgr
             assert len(kms.list_key_rotations(KeyId=arn)["Rotations"]) == 1
     finally:
         server.stop()
-        services[1].store.close()
+        services[1].close()
 
 
 CRASH_ROUNDS = int(os.environ.get("SEALBOX_CRASH_ROUNDS", "6"))
@@ -292,7 +294,7 @@ def test_kill_dash_nine_of_a_node_or_of_postgresql_loses_nothing_acknowledged(
             row[0] for row in connection.execute("SELECT record::json->>'requestID' FROM audit_log")
         }
     assert set(done.request_ids) <= recorded
-    checkpoints = [tmp_path / node / CHECKPOINT_DIR for node in ("a", "b")]
+    checkpoints = [tmp_path / node / CHECKPOINT_DIR for node in ("a", "b", "admin")]
     verified = subprocess.run(
         [sys.executable, "-m", "sealbox", "audit", "verify", "--database", database,
          "--root-key", str(root_key), *(f"--checkpoints={c}" for c in checkpoints)],

@@ -46,7 +46,7 @@ def test_first_start_creates_a_private_root_key_outside_the_data_dir(tmp_path: P
     assert not key_file.is_relative_to(settings.data_dir)
     service = open_service(settings)
     assert not service.sealed and service.store.get_meta("root_key_id") == service.root_key.key_id  # type: ignore[union-attr]
-    service.store.close()
+    service.close()
 
 
 def test_missing_or_different_root_key_seals_the_service(tmp_path: Path) -> None:
@@ -188,7 +188,7 @@ def test_sqlite_must_be_wal_and_synchronous_full(tmp_path: Path) -> None:
         "tags",
         "access_keys",
     }
-    service.store.close()
+    service.close()
 
 
 def test_a_version_1_store_is_migrated_and_keeps_working(tmp_path: Path) -> None:

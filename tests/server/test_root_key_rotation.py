@@ -127,7 +127,7 @@ def test_file_to_file_online_and_resumable(tmp_path: Path) -> None:
         sealed_with_old.sealed_reason is not None
         and "is not this store's root key" in sealed_with_old.sealed_reason
     )
-    sealed_with_old.store.close()
+    sealed_with_old.close()
     # nothing under the old key is left: the old key file can be destroyed
     old_path.unlink()
     again = InProcessServer(open_service(after))

@@ -169,7 +169,7 @@ def test_automatic_rotation_happens_while_idle_and_across_restarts(
         "AUTOMATIC",
     ]
     assert before in {m.material_id for m in restarted.store.materials(arn.rsplit("/", 1)[1])}
-    restarted.store.close()
+    restarted.close()
 
 
 def test_disabled_keys_do_not_rotate_until_enabled(kms: Any, clock: ManualClock) -> None:

@@ -1,8 +1,10 @@
 """The ``sealbox`` command line: a thin client of the library.
 
-Exit status: 0 success, 1 the operation failed, 2 a usage error. Commands
-import what they need when they run, so ``sealbox --version`` stays instant:
-this module imports nothing beyond the standard minimum.
+Exit status: 0 success, 1 the operation failed (or an unexpected error), 2 a
+usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every failure
+is one line on stderr; ``--debug`` adds the traceback of an unexpected one.
+Commands import what they need when they run, so ``sealbox --version`` stays
+instant: this module imports nothing beyond the standard minimum.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sealbox.cli.parser import _Parser
+    from sealbox.errors import SealboxError
 
 
 def build_parser() -> _Parser:
@@ -53,6 +56,34 @@ def _configure_logging(args: argparse.Namespace) -> None:
         logging.basicConfig(level=logging.INFO if verbosity == 3 else logging.DEBUG)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _failure(error: SealboxError) -> str:
+    """The error as one line: a failed decryption lists each keyring's reason after ';'."""
+    from sealbox.errors import NoDecryptableKeyError
+
+    if isinstance(error, NoDecryptableKeyError) and error.causes:
+        return _one_line(f"{error.summary}: " + "; ".join(str(c) for c in error.causes))
+    return _one_line(str(error))
+
+
+def _unexpected(error: Exception, debug: bool) -> int:
+    """A bug or an environment problem the code did not foresee: one line, or the traceback."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(error)
+        return 1
+    what = _one_line(str(error)) or "no details"
+    print(
+        f"sealbox: error: {type(error).__name__}: {what} (run with --debug for details)",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words == ["--version"]:  # the fast path: no parser, no imports
@@ -67,23 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sealbox.cli.parser import COMMANDS
     from sealbox.errors import SealboxError, UsageError
 
-    parser = build_parser()
+    debug = "--debug" in words[: words.index("--")] if "--" in words else "--debug" in words
     try:
-        words = command_form(expand_argfiles(words), COMMANDS)
-    except UsageError as error:
-        parser.error(str(error))
-    parser.words = words
-    args = parser.parse_args(words)
-    _configure_logging(args)
+        parser = build_parser()
+        try:
+            words = command_form(expand_argfiles(words), COMMANDS)
+        except UsageError as error:
+            parser.error(str(error))
+        parser.words = words
+        args = parser.parse_args(words)
+        _configure_logging(args)
+    except Exception as error:  # argparse exits by SystemExit, which passes through
+        return _unexpected(error, debug)
+    debug = debug or getattr(args, "debug", False)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result: int = args.handler(args)
     except UsageError as error:
-        print(f"sealbox: error: {error}", file=sys.stderr)
+        print(f"sealbox: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
     except SealboxError as error:
-        print(f"sealbox: error: {error}", file=sys.stderr)
+        print(f"sealbox: error: {_failure(error)}", file=sys.stderr)
         return 1
+    except Exception as error:
+        return _unexpected(error, debug)
     except KeyboardInterrupt:
         print("sealbox: interrupted; no output was written", file=sys.stderr)
         return 130

@@ -78,6 +78,36 @@ def _names_key(record: dict[str, Any], key: str) -> bool:
     return False
 
 
+def _alias_target(store: Any, given: str) -> str:
+    """The ARN of the key alias ``given`` (alias/NAME or an alias ARN) names now. An alias
+    is per account and region: a bare name in more than one is refused, as is a name not
+    in the store (searching for it would silently find nothing)."""
+    from sealbox.server.store.records import key_arn
+
+    if given.startswith("alias/"):
+        found = store.aliases_named(given)
+        if len(found) > 1:
+            where = ", ".join(f"{a.account} in {a.region}" for a in found)
+            raise UsageError(
+                f"{given} exists in {len(found)} accounts or regions ({where}); give its alias "
+                f"ARN (arn:aws:kms:REGION:ACCOUNT:{given}) or the key's id or ARN"
+            )
+    else:  # arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME
+        parts = given.split(":", 5)
+        alias = store.get_alias(parts[4], parts[3], parts[5]) if len(parts) == 6 else None
+        found = [] if alias is None else [alias]
+    if not found:
+        raise UsageError(
+            f"no alias {given} in this store (was it deleted?); give the key's id or ARN "
+            "with --key-id"
+        )
+    return str(key_arn(found[0].region, found[0].account, found[0].target_key_id))
+
+
+def _is_alias(key: str) -> bool:
+    return key.startswith("alias/") or (key.startswith("arn:") and ":alias/" in key)
+
+
 def run_query(args: argparse.Namespace) -> int:
     """Matching records, filtered on the records themselves; exit 1 if a row's indexed
     columns disagree with its record (an edit `audit verify` locates)."""
@@ -89,6 +119,8 @@ def run_query(args: argparse.Namespace) -> int:
     out = sys.stdout
     edited = 0
     try:
+        if args.key_id is not None and _is_alias(args.key_id):
+            args.key_id = _alias_target(store, args.key_id)
         for row in store.query_audit(
             event_name=args.event_name,
             principal=args.principal,

@@ -24,12 +24,12 @@ from typing import Any, BinaryIO, Literal
 import sealbox
 from sealbox._source import Reader
 from sealbox.cli.codec import Base64DecodingReader, Base64Encoder, looks_base64
-from sealbox.cli.locations import STDIO, Transfer, is_s3, plan
+from sealbox.cli.locations import STDIO, Naming, Transfer, is_s3, plan
 from sealbox.cli.metadata import MetadataWriter, header_record, location_name
 from sealbox.cli.output import atomic_output
 from sealbox.cli.progress import CountingReader, Progress
 from sealbox.cli.wrapping import keyring_from_groups
-from sealbox.errors import ErrorCode, SealboxError, UsageError
+from sealbox.errors import ErrorCode, MalformedMessageError, SealboxError, UsageError
 from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
 from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE, MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
@@ -40,6 +40,10 @@ log = logging.getLogger("sealbox.cli")
 Mode = Literal["encrypt", "decrypt", "decrypt-unsigned"]
 Overwrite = Literal["always", "never", "ask"]
 _CHUNK = 1 << 20
+_PEEK = 64  # bytes of a message input looked at before decrypting (Base64 detection, hints)
+_BASE64_TEXT = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \t\r\n"
+)
 
 
 @dataclass
@@ -144,8 +148,17 @@ def _job(args: argparse.Namespace, mode: Mode) -> Job:
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _open_source(stack: ExitStack, location: str) -> tuple[BinaryIO, int | None]:
+def _open_source(job: Job, stack: ExitStack, location: str) -> tuple[BinaryIO, int | None]:
     if location == STDIO:
+        if job.progress and sys.stdin.isatty():
+            # Otherwise a command waiting for typed input looks hung.
+            what = "plaintext" if job.mode == "encrypt" else "message"
+            print(
+                f"sealbox: reading the {what} from the terminal; end with Ctrl-D, "
+                "or give a file with -i",
+                file=sys.stderr,
+            )
+            return _TerminalInput(sys.stdin.buffer), None  # type: ignore[return-value]
         return sys.stdin.buffer, _regular_size(sys.stdin.buffer)
     if is_s3(location):
         from sealbox.cli.s3 import open_object
@@ -160,6 +173,21 @@ def _open_source(stack: ExitStack, location: str) -> tuple[BinaryIO, int | None]
             f"cannot read input {location}: {error.strerror}", code=ErrorCode.INVALID_SOURCE
         ) from None
     return handle, _regular_size(handle)
+
+
+class _TerminalInput:
+    """A terminal ends input once per Ctrl-D and then reads on: the first end is the end."""
+
+    def __init__(self, terminal: BinaryIO) -> None:
+        self._terminal = terminal
+        self._ended = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._ended:
+            return b""
+        data = self._terminal.read(size)
+        self._ended = not data  # a short read is only the end of a line
+        return data
 
 
 def _regular_size(handle: BinaryIO) -> int | None:
@@ -186,13 +214,23 @@ class _Prefixed:
         return head + self._source.read(max(0, size - len(head)))
 
 
-def _message_source(source: Reader | BinaryIO, *, force: bool) -> Reader | BinaryIO:
-    """The message bytes of ``source``: Base64 text is decoded when asked (--decode)
-    or when it is unmistakable (a message in Base64 starts with 'AY' or 'Ag')."""
-    prefix = source.read(2)
+def _message_source(source: Reader | BinaryIO, prefix: bytes, *, force: bool) -> Reader | BinaryIO:
+    """The message bytes of ``source`` (whose first bytes, ``prefix``, were read already):
+    Base64 text is decoded when asked (--decode) or when it is unmistakable (a message
+    in Base64 starts with 'AY' or 'Ag')."""
     if force or looks_base64(prefix):
         return Base64DecodingReader(source, prefix)
     return _Prefixed(prefix, source)
+
+
+def _not_a_message(error: MalformedMessageError, prefix: bytes, decoded: bool) -> SealboxError:
+    """Suggest --decode when input that is not a message may be Base64 text of one."""
+    text = prefix.strip()
+    if decoded or error.code != ErrorCode.UNSUPPORTED_VERSION or not text:
+        return error
+    if not set(text) <= _BASE64_TEXT:
+        return error
+    return MalformedMessageError(f"{error}; if it is Base64 text, add --decode", code=error.code)
 
 
 # -- outputs ------------------------------------------------------------------------------------
@@ -244,9 +282,17 @@ def _write_stdout(output: _Output, *, buffer: bool) -> None:
     sink.flush()
 
 
-def _may_write(job: Job, target: str) -> bool:
+def _may_write(job: Job, transfer: Transfer) -> bool:
+    target = transfer.target
     if target == STDIO or is_s3(target) or not os.path.exists(target):
         return True
+    if transfer.stripped and job.overwrite == "always":
+        # The name is one sealbox chose (often the original plaintext's): never replace it silently.
+        raise SealboxError(
+            f"{target} exists, and decrypting {transfer.source} would replace it; move it "
+            f"away, add --interactive to be asked, or --suffix .decrypted to write "
+            f"{target}.encrypted.decrypted"
+        )
     if job.overwrite == "never":
         log.warning("skipping %s: the output %s exists (--no-overwrite)", target, target)
         return False
@@ -315,10 +361,10 @@ def _encrypt_stream(job: Job, source: Reader | BinaryIO, size: int | None) -> An
     )
 
 
-def _decrypt_stream(job: Job, source: Reader | BinaryIO) -> Any:
+def _decrypt_stream(job: Job, source: Reader | BinaryIO, prefix: bytes) -> Any:
     return job.client.stream(
         mode=job.mode,
-        source=_message_source(source, force=job.decode),
+        source=_message_source(source, prefix, force=job.decode),
         encryption_context=job.context,
         max_body_length=job.max_length,
         max_header_size=job.max_header_size,
@@ -345,18 +391,26 @@ def _check_required_keys(job: Job, transfer: Transfer, header: MessageHeader) ->
         )
 
 
+def _open_stream(job: Job, stack: ExitStack, source: Reader | BinaryIO, size: int | None) -> Any:
+    """The library stream for ``source``, its header read."""
+    if job.mode == "encrypt":
+        return stack.enter_context(_encrypt_stream(job, source, size))
+    prefix = source.read(_PEEK)
+    try:
+        stream = stack.enter_context(_decrypt_stream(job, source, prefix))
+        stream.header  # noqa: B018 - the header is where a non-message fails
+    except MalformedMessageError as error:
+        raise _not_a_message(error, prefix, job.decode) from None
+    return stream
+
+
 def _process(job: Job, transfer: Transfer) -> None:
-    if not _may_write(job, transfer.target):
+    if not _may_write(job, transfer):
         return
     with ExitStack() as stack:
-        source, size = _open_source(stack, transfer.source)
+        source, size = _open_source(job, stack, transfer.source)
         progress = Progress(transfer.source, size, enabled=job.progress)
-        counted = CountingReader(source, progress)
-        if job.mode == "encrypt":
-            stream = _encrypt_stream(job, counted, size)
-        else:
-            stream = _decrypt_stream(job, counted)
-        stack.enter_context(stream)
+        stream = _open_stream(job, stack, CountingReader(source, progress), size)
         header = stream.header
         if job.mode != "encrypt":
             _check_required_keys(job, transfer, header)
@@ -373,9 +427,17 @@ def _process(job: Job, transfer: Transfer) -> None:
     )
 
 
+def _naming(args: argparse.Namespace, mode: Mode) -> Naming:
+    """--suffix appends as in aws-encryption-cli; without it decrypt undoes encrypt's suffix."""
+    if args.suffix is not None:
+        return Naming(args.suffix)
+    if mode == "encrypt":
+        return Naming(".encrypted")
+    return Naming(".decrypted", strip=".encrypted")
+
+
 def _run(args: argparse.Namespace, mode: Mode) -> int:
-    suffix = args.suffix if args.suffix is not None else f".{mode.split('-')[0]}ed"
-    transfers = plan(args.input, args.output, recursive=args.recursive, suffix=suffix)
+    transfers = plan(args.input, args.output, recursive=args.recursive, naming=_naming(args, mode))
     job = _job(args, mode)
     failures = 0
     try:

@@ -40,6 +40,10 @@ def write_private(path: Path, data: bytes) -> None:
         raise UsageError(
             f"{path} already exists; choose another file (keys are never overwritten)"
         ) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot create {path}: {error.strerror}; choose a writable place for the key"
+        ) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 
@@ -101,8 +105,22 @@ def rsa_fingerprint_name(public_key: rsa.RSAPublicKey) -> str:
     return "rsa-" + hashlib.sha256(der).hexdigest()[:16]
 
 
+def _public_cannot_decrypt(path: Path) -> UsageError:
+    private = path.with_suffix("") if path.suffix == ".pub" else Path("PRIVATE_KEY.pem")
+    return _fail(
+        path,
+        "the wrapping key is an RSA public key, which cannot decrypt; decrypting needs the "
+        f"private key: give its file with -w key={private}",
+    )
+
+
 def load_rsa_keyring(
-    path: Path, *, namespace: str | None, name: str | None, padding: PaddingScheme
+    path: Path,
+    *,
+    namespace: str | None,
+    name: str | None,
+    padding: PaddingScheme,
+    decrypting: bool = False,
 ) -> RawRSAKeyring:
     pem = _read(path)
     try:
@@ -123,6 +141,8 @@ def load_rsa_keyring(
             raise ValueError
     except (ValueError, TypeError):
         raise _fail(path, "not an unencrypted PEM RSA key") from None
+    if decrypting:
+        raise _public_cannot_decrypt(path)
     return RawRSAKeyring(
         key_namespace=namespace or DEFAULT_NAMESPACE,
         key_name=name or rsa_fingerprint_name(public),
@@ -141,11 +161,20 @@ _PADDINGS = {
 
 
 def load_key_file(
-    path: Path, *, kind: str | None, namespace: str | None, name: str | None, padding: str
+    path: Path,
+    *,
+    kind: str | None,
+    namespace: str | None,
+    name: str | None,
+    padding: str,
+    decrypting: bool = False,
 ) -> RawAESKeyring | RawRSAKeyring:
-    """A raw keyring from a key file; ``kind`` None: AES or RSA as the file's contents say."""
+    """A raw keyring from a key file; ``kind`` None: AES or RSA as the file's contents say.
+    ``decrypting`` refuses an RSA public key, which could never open a message."""
     if kind is None:
         kind = "rsa" if b"-----BEGIN" in _read(path)[:4096] else "aes"
     if kind == "aes":
         return load_aes_keyring(path, namespace=namespace, name=name)
-    return load_rsa_keyring(path, namespace=namespace, name=name, padding=_PADDINGS[padding])
+    return load_rsa_keyring(
+        path, namespace=namespace, name=name, padding=_PADDINGS[padding], decrypting=decrypting
+    )

@@ -4,7 +4,10 @@ Inputs: ``-`` (stdin), a file, a directory (with ``-r``), a glob pattern, or
 ``s3://bucket/key``. Outputs: ``-`` (stdout), a file, a directory, or
 ``s3://bucket/key``. A directory output receives each input under its own
 name plus a suffix (``.encrypted`` / ``.decrypted`` unless ``--suffix`` says
-otherwise), keeping the input tree's layout when recursing.
+otherwise), keeping the input tree's layout when recursing. Decrypt without
+``--suffix`` instead strips the ``.encrypted`` that encrypt added, when the
+name has it (``a.txt.encrypted`` → ``a.txt``). An ``-o`` ending in ``/`` is
+always a directory, created if missing, even for a single input.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ class Transfer:
     source: str  # "-", a file path or an s3:// URL
     target: str  # "-", a file path or an s3:// URL
     into_directory: bool = False  # the target's parent directories may be created
+    stripped: bool = False  # the target's name is the input's minus the suffix encrypt added
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How inputs are named in a directory output: ``strip`` removed if the name ends
+    with it (decrypt undoing encrypt's default suffix), else ``suffix`` appended."""
+
+    suffix: str
+    strip: str | None = None
 
 
 def is_s3(location: str) -> bool:
@@ -37,8 +50,17 @@ def _name_of(source: str) -> str:
     return Path(source).name
 
 
-def _into_directory(directory: Path, relative: Path, suffix: str) -> str:
-    return str(directory / relative.parent / (relative.name + suffix))
+def _into_directory(source: str, directory: Path, relative: Path, naming: Naming) -> Transfer:
+    name, strip = relative.name, naming.strip
+    if strip and name.endswith(strip) and len(name) > len(strip):
+        target = directory / relative.parent / name[: -len(strip)]
+        return Transfer(source, str(target), into_directory=True, stripped=True)
+    return Transfer(source, str(directory / relative.parent / (name + naming.suffix)), True)
+
+
+def _names_directory(target: str) -> bool:
+    """A trailing slash means a directory, whether or not it exists yet."""
+    return target.endswith(("/", os.sep)) or Path(target).is_dir()
 
 
 def _expand_inputs(pattern: str, recursive: bool) -> list[tuple[str, Path]]:
@@ -68,19 +90,15 @@ def _expand_inputs(pattern: str, recursive: bool) -> list[tuple[str, Path]]:
     )
 
 
-def plan(source: str, target: str, *, recursive: bool, suffix: str) -> list[Transfer]:
+def plan(source: str, target: str, *, recursive: bool, naming: Naming) -> list[Transfer]:
     """The transfers ``-i source -o target`` asks for, checked before any work starts."""
     if source == STDIO or is_s3(source):
-        if target != STDIO and not is_s3(target) and Path(target).is_dir():
+        if target != STDIO and not is_s3(target) and _names_directory(target):
             if source == STDIO:
                 raise UsageError(
                     f"output {target} is a directory; stdin needs an output file name or -"
                 )
-            return [
-                Transfer(
-                    source, _into_directory(Path(target), Path(_name_of(source)), suffix), True
-                )
-            ]
+            return [_into_directory(source, Path(target), Path(_name_of(source)), naming)]
         return [Transfer(source, target)]
     inputs = _expand_inputs(source, recursive)
     several = len(inputs) > 1 or Path(source).is_dir()
@@ -93,13 +111,11 @@ def plan(source: str, target: str, *, recursive: bool, suffix: str) -> list[Tran
             )
         return [Transfer(inputs[0][0], target)]
     out = Path(target)
-    if several or out.is_dir():
+    if several or _names_directory(target):
         if out.exists() and not out.is_dir():
-            raise UsageError(
-                f"output {target} is a file, but input {source} names several files; "
-                "give a directory as -o"
-            )
-        transfers = [Transfer(f, _into_directory(out, rel, suffix), True) for f, rel in inputs]
+            why = f"input {source} names several files" if several else f"{target} ends with /"
+            raise UsageError(f"output {out} is a file, but {why}; give a directory as -o")
+        transfers = [_into_directory(f, out, rel, naming) for f, rel in inputs]
     else:
         transfers = [Transfer(inputs[0][0], target)]
     for transfer in transfers:

@@ -30,6 +30,16 @@ class _Parser(argparse.ArgumentParser):
                     flags += [flag for a in sub._actions for flag in a.option_strings]
         return flags
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # Refuse leftovers here, in the (sub)command that could not place them, so that the
+        # error shows that command's usage rather than the top-level one.
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
     def error(self, message: str) -> NoReturn:
         prefix = "unrecognized arguments: "
         if message.startswith(prefix):
@@ -308,6 +318,11 @@ def build_parser() -> _Parser:
         "aws-encryption-cli spellings work too: sealbox -e|-d|--decrypt-unsigned [flags].",
     )
     parser.add_argument("--version", action="version", version=f"sealbox {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an unexpected error, show the Python traceback (also accepted after COMMAND)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -364,6 +379,12 @@ def build_parser() -> _Parser:
     serve.add_argument("--regions", help="serve only these regions (comma-separated; default: any)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="log lines for people or for collectors (default: text when stderr is a "
+        "terminal, else json)",
+    )
+    serve.add_argument(
         "--account-quota",
         type=float,
         help="requests per second each account may make before ThrottlingException "
@@ -373,8 +394,10 @@ def build_parser() -> _Parser:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="a throwaway instance: temporary store, account 111122223333 with an admin access key and "
-        "a key behind alias/sealbox-dev; prints export lines for the aws CLI and SDKs first",
+        help="a development instance: account 111122223333 with an admin access key and a key "
+        "behind alias/sealbox-dev; prints export lines for the aws CLI and SDKs first. Alone: "
+        "throwaway (a temporary store, deleted on exit); with --data-dir DIR: persistent, the "
+        "same credentials and keys on every start (root key in DIR, for development only)",
     )
     serve.set_defaults(handler=_lazy("sealbox.cli.serve", "run_serve"))
 
@@ -395,6 +418,18 @@ def build_parser() -> _Parser:
         "--admin",
         action="store_true",
         help="attach the SealboxAdministrator policy (kms:* in the account)",
+    )
+    create.add_argument(
+        "--access-key-id",
+        metavar="ID",
+        help="import this access key id (16-128 of A-Z and 0-9) instead of making one; "
+        "with --secret-access-key-file",
+    )
+    create.add_argument(
+        "--secret-access-key-file",
+        metavar="FILE",
+        help="file holding the imported key's secret (- for stdin; one trailing newline is "
+        "dropped); the secret is never printed",
     )
     create.set_defaults(handler=_lazy("sealbox.cli.admin", "run_create_access_key"))
     listing = actions.add_parser("list-access-keys", help="list access keys (never their secrets)")
@@ -484,9 +519,16 @@ def build_parser() -> _Parser:
     verify.set_defaults(handler=_lazy("sealbox.cli.audit", "run_verify"))
     query = checks.add_parser("query", help="print matching records as JSON lines, oldest first")
     _store_options(query)
-    query.add_argument("--key-id", help="records about this key (key id or key ARN)")
+    query.add_argument(
+        "--key-id",
+        help="records about this key: key id, key ARN, alias/NAME (the key it names now) or "
+        "alias ARN",
+    )
     query.add_argument("--principal", help="records of this caller (user ARN)")
-    query.add_argument("--event-name", help="records of this operation, e.g. Decrypt")
+    query.add_argument(
+        "--event-name",
+        help="records of this operation, e.g. Decrypt, or CreateAccessKey (sealbox admin's)",
+    )
     query.add_argument("--error-code", help="records of requests refused with this code")
     query.add_argument("--since", help="records at or after this time (ISO 8601)")
     query.add_argument("--until", help="records at or before this time (ISO 8601)")
@@ -497,7 +539,30 @@ def build_parser() -> _Parser:
     )
     inspect.add_argument("file", help="message file, or - for stdin")
     inspect.set_defaults(handler=_lazy("sealbox.cli.inspect", "run_inspect"))
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script, e.g. sealbox completion bash > "
+        "~/.local/share/bash-completion/completions/sealbox",
+    )
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
+    completion.set_defaults(handler=_lazy("sealbox.cli.completion", "run_completion"))
+    _debug_after_commands(parser)
     return parser
+
+
+def _debug_after_commands(parser: argparse.ArgumentParser) -> None:
+    """Accept --debug after any (sub)command too; SUPPRESS keeps a --debug given before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in {id(p): p for p in action.choices.values()}.values():  # aliases once
+                sub.add_argument(
+                    "--debug",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="show the Python traceback of an unexpected error",
+                )
+                _debug_after_commands(sub)
 
 
 def _lazy(module: str, function: str) -> Handler:
@@ -510,4 +575,4 @@ def _lazy(module: str, function: str) -> Handler:
     return run
 
 
-COMMANDS = ("encrypt", "decrypt", "keygen", "serve", "admin", "audit", "inspect")
+COMMANDS = ("encrypt", "decrypt", "keygen", "serve", "admin", "audit", "inspect", "completion")

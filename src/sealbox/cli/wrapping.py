@@ -120,7 +120,7 @@ def _check_attributes(group: Group, allowed: set[str], provider: str) -> None:
         raise UsageError(f"unknown wrapping key attributes for provider {provider}: {unknown}")
 
 
-def _raw_keyrings(group: Group, provider: str) -> list[Keyring]:
+def _raw_keyrings(group: Group, provider: str, mode: Mode) -> list[Keyring]:
     from sealbox.cli.keyfiles import load_key_file
 
     _check_attributes(group, _RAW_ATTRIBUTES, provider)
@@ -139,6 +139,7 @@ def _raw_keyrings(group: Group, provider: str) -> list[Keyring]:
             namespace=group.one("namespace"),
             name=group.one("name"),
             padding=padding,
+            decrypting=mode == "decrypt",
         )
         for k in keys
     ]
@@ -196,7 +197,7 @@ def _keyrings_of(group: Group, mode: Mode) -> list[Keyring]:
     provider = _provider_of(group)
     if provider == "aws-kms":
         return [_kms_keyring(group, mode)]
-    return _raw_keyrings(group, provider)
+    return _raw_keyrings(group, provider, mode)
 
 
 def keyring_from_groups(groups: list[list[str]], mode: Mode) -> Keyring:

@@ -171,8 +171,15 @@ def _read_version(reader: Reader, data: bytes | bytearray | memoryview) -> int:
             "(sealbox decrypt --decode, or base64.b64decode)",
             code=ErrorCode.BASE64_INPUT,
         )
+    char = chr(version)
+    shown = (
+        f"0x{version:02X}, {char!r}"
+        if char.isprintable() and version < 0x7F
+        else f"0x{version:02X}"
+    )
     raise MalformedMessageError(
-        f"unsupported message format version {version} (0x{version:02X}); expected 1 or 2",
+        f"the input is not an AWS Encryption SDK message (it starts with {shown}; "
+        "a message starts with 0x01 or 0x02)",
         code=ErrorCode.UNSUPPORTED_VERSION,
     )
 

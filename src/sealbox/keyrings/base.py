@@ -13,14 +13,18 @@ beyond "did not decrypt".
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from sealbox.errors import NoDecryptableKeyError
 from sealbox.format.header import EncryptedDataKey
+from sealbox.format.suites import IV_LENGTH, TAG_LENGTH
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 
 RESERVED_PROVIDER_PREFIX = "aws-kms"
+# what a raw AES keyring writes after the key name: tag length in bits, IV length
+_AES_INFO_TAIL = struct.pack(">II", TAG_LENGTH * 8, IV_LENGTH)
 
 
 @runtime_checkable
@@ -36,17 +40,34 @@ class Keyring(Protocol):
         ...
 
 
+def _printable_text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text and text.isprintable() else None
+
+
+def _raw_aes_key_name(info: bytes) -> str | None:
+    """The key name of a raw AES keyring's provider info (name ‖ 128 ‖ 12 ‖ IV), if it is one."""
+    tail = 8 + IV_LENGTH
+    if len(info) <= tail or info[-tail:-IV_LENGTH] != _AES_INFO_TAIL:
+        return None
+    return _printable_text(info[:-tail])
+
+
+def readable_provider_info(info: bytes) -> str:
+    """Provider info as people know it: the key name or ARN as text, hex only if it is not text."""
+    text = _printable_text(info)
+    if text is None:
+        text = _raw_aes_key_name(info)
+    shown = repr(text) if text is not None else "0x" + info.hex()
+    return shown if len(shown) <= 120 else shown[:117] + "..."
+
+
 def describe_edk(edk: EncryptedDataKey) -> str:
     """A short, non-secret description of an EDK for error messages."""
-    info = edk.provider_info
-    shown = (
-        info.decode("ascii")
-        if info.isascii() and info.decode("ascii").isprintable()
-        else info.hex()
-    )
-    if len(shown) > 120:
-        shown = shown[:117] + "..."
-    return f"{edk.provider_id!r} / {shown!r}"
+    return f"{edk.provider_id!r} / {readable_provider_info(edk.provider_info)}"
 
 
 def no_match(

@@ -32,7 +32,6 @@ from sealbox.server.dispatch import (
     HttpResponse,
 )
 from sealbox.server.errors import KmsError, UnknownOperationException, ValidationException
-from sealbox.server.rootkey import close_root_key
 from sealbox.server.service import KmsService
 from sealbox.server.sigv4 import parse_authorization
 from sealbox.server.throttle import Throttle
@@ -90,10 +89,7 @@ class KmsApp:
                 if self._refusals:
                     await asyncio.wait(self._refusals, timeout=5.0)
                 self.dispatcher.pool.close()
-                if self.service.audit is not None:
-                    self.service.audit.close()
-                self.service.store.close()
-                close_root_key(self.service.root_key)
+                self.service.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -16,7 +16,7 @@ CONFIG_VARIABLE = "SEALBOX_SERVE_CONFIG"
 
 def create_app() -> KmsApp:
     config = ServerConfig.from_json(os.environ[CONFIG_VARIABLE])
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, config.log_format)
     httplimits.configure(
         httplimits.Limits(
             max_header_bytes=config.max_header_bytes,

@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 from pathlib import Path
 
+from sealbox.errors import SealboxError
 from sealbox.server import logs
 from sealbox.server.audit import CHECKPOINT_DIR, AuditLog, ensure_audit_key
 from sealbox.server.clock import Clock, SystemClock
@@ -36,10 +37,29 @@ from sealbox.server.service import KmsService, Settings
 from sealbox.server.store.repository import Store
 
 
+class StartupError(SealboxError):
+    """The service cannot start here: a busy port, an unusable directory or file."""
+
+
 def open_store(config: ServerConfig) -> Store:
     if config.database:
         return Store.open_postgres(config.database)
-    return Store.open_sqlite(config.data_dir)
+    try:
+        return Store.open_sqlite(config.data_dir)
+    except OSError as error:  # e.g. the data directory is a file, or not writable
+        raise StartupError(
+            f"cannot open the store in {config.data_dir}: {error.strerror or error}; "
+            "choose a writable directory with --data-dir"
+        ) from None
+
+
+def has_access_keys(config: ServerConfig) -> bool:
+    """Whether anyone can call the service yet (a new store has no access key)."""
+    store = open_store(config)
+    try:
+        return bool(store.access_keys())
+    finally:
+        store.close()
 
 
 def is_pkcs11(config: ServerConfig) -> bool:

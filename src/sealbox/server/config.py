@@ -2,7 +2,7 @@
 
 Loaded once into a frozen dataclass. The TOML file uses the same names as the
 flags (``data_dir``, ``root_key``, ``host``, ``port``, ``workers``, ``regions``,
-``log_level``, ``account_quota``, ``tls_cert``, ``tls_key``, and the HTTP and work
+``log_level``, ``log_format``, ``account_quota``, ``tls_cert``, ``tls_key``, and the HTTP and work
 limits ``max_header_bytes``, ``header_timeout``, ``body_timeout``, ``keepalive_timeout``,
 ``max_connections``, ``work_threads``, ``work_per_account``).
 """
@@ -49,6 +49,8 @@ class ServerConfig:
     tls_key: str | None = None
     regions: tuple[str, ...] | None = None
     log_level: str = "info"
+    #: "text" or "json"; None: text when stderr is a terminal, JSON otherwise
+    log_format: str | None = None
     sweep_seconds: float = 60.0
     account_quota: float = DEFAULT_ACCOUNT_QUOTA  # requests per second per account; 0: none
     # HTTP limits, per worker process (see docs/kms.md, "Running it")
@@ -152,6 +154,8 @@ def load_config(
             "a passphrase root key is read once, by one process: use --workers 1, or a key file "
             "or a PKCS#11 token for several workers"
         )
+    if config.log_format is not None and config.log_format not in ("text", "json"):
+        raise UsageError(f"--log-format must be text or json, got {config.log_format!r}")
     if config.account_quota < 0:
         raise UsageError("--account-quota must be 0 (no quota) or a positive rate per second")
     if not 0 <= config.port <= 65535:

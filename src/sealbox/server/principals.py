@@ -31,6 +31,10 @@ ADMIN_POLICY = json.dumps(
     indent=2,
 )
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+# What the service accepts in a signature (sealbox.server.service.ACCESS_KEY_ID).
+ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+# A secret access key: AWS's are 40 characters of Base64; any visible ASCII up to 128 signs.
+SECRET_ACCESS_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +64,47 @@ def check_identity(account: str, user_name: str) -> None:
         raise UsageError(f"user name {user_name!r} must be 1-64 of letters, digits and +=,.@_-")
 
 
+def check_imported(access_key_id: str, secret: str) -> None:
+    """Refuse an imported credential the service could never accept."""
+    if not ACCESS_KEY_ID.fullmatch(access_key_id):
+        raise UsageError(
+            f"access key id {access_key_id!r} must be 16-128 upper-case letters and digits, "
+            "as AWS access key ids are (e.g. AKIAIOSFODNN7EXAMPLE)"
+        )
+    if not secret:
+        raise UsageError("the secret access key file is empty; put the secret in it")
+    if not SECRET_ACCESS_KEY.fullmatch(secret):
+        raise UsageError(
+            "the secret access key must be 1-128 visible ASCII characters (no spaces or "
+            "line breaks; AWS's are 40 characters of Base64)"
+        )
+
+
 def create_access_key(
-    store: Store, root_key: RootKey, *, account: str, user_name: str, admin: bool, now: float
+    store: Store,
+    root_key: RootKey,
+    *,
+    account: str,
+    user_name: str,
+    admin: bool,
+    now: float,
+    imported: tuple[str, str] | None = None,
 ) -> NewAccessKey:
+    """A new access key; ``imported``: a known (access key id, secret) to store instead of
+    new random ones (fixtures, users moved from another system)."""
     check_identity(account, user_name)
-    access_key_id = "AKIA" + "".join(secrets.choice(_BASE32) for _ in range(16))
-    secret = base64.b64encode(os.urandom(30)).decode()
+    if imported is not None:
+        access_key_id, secret = imported
+        check_imported(access_key_id, secret)
+        if store.get_access_key(access_key_id) is not None:
+            raise UsageError(
+                f"access key {access_key_id} already exists; delete it first "
+                f"(sealbox admin delete-access-key --access-key-id {access_key_id}) or import "
+                "another id"
+            )
+    else:
+        access_key_id = "AKIA" + "".join(secrets.choice(_BASE32) for _ in range(16))
+        secret = base64.b64encode(os.urandom(30)).decode()
     store.insert_access_key(
         AccessKeyRecord(
             access_key_id=access_key_id,

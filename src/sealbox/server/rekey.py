@@ -11,7 +11,9 @@ the new key (its id, check value and audit key) last, in one transaction.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,8 +122,10 @@ def rotate_root_key(
     new: RootKey,
     *,
     progress: Callable[[str, int], None] = lambda table, count: None,
+    audited: Callable[[int], AbstractContextManager[Any]] | None = None,
 ) -> int:
-    """Re-wrap everything under ``new`` and bind the store to it; returns values re-wrapped."""
+    """Re-wrap everything under ``new`` and bind the store to it; returns values re-wrapped.
+    ``audited(count)``: the transaction (with its audit record) the binding is made in."""
     total = 0
     for column in _COLUMNS:
         pending: list[tuple[dict[str, Any], bytes]] = []
@@ -134,7 +138,8 @@ def rotate_root_key(
                 progress(column.table.name, total)
         total += _write(store, column, pending)
         progress(column.table.name, total)
-    _bind(store, old, new)
+    with audited(total) if audited is not None else contextlib.nullcontext():
+        _bind(store, old, new)
     return total
 
 

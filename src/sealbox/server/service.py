@@ -36,7 +36,7 @@ from sealbox.server.grants import Grant
 from sealbox.server.lru import LruCache
 from sealbox.server.policy import ContextValue, Policy, case_insensitive_keys
 from sealbox.server.principals import Principal, unwrap_principal
-from sealbox.server.rootkey import RootKey, UnwrapError
+from sealbox.server.rootkey import RootKey, UnwrapError, close_root_key
 from sealbox.server.sigv4 import Verifier
 from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, material_aad
 from sealbox.server.store.repository import Store
@@ -168,6 +168,14 @@ class KmsService:
                 moment=self.clock.now(), event_name=event_name, key_arn=arn, details=details
             )
             self.audit.record(connection, event)
+
+    def close(self) -> None:
+        """Close the audit chain (marking it closed), the store and the root key, in that
+        order: the chain's last records need the store."""
+        if self.audit is not None:
+            self.audit.close()
+        self.store.close()
+        close_root_key(self.root_key)
 
     @property
     def sealed(self) -> bool:

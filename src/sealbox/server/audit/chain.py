@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hmac
 import os
+import uuid
 
 from sealbox.server.errors import KMSInternalException
 from sealbox.server.rootkey import RootKey
@@ -17,13 +18,22 @@ from sealbox.server.store.repository import Store
 
 KEY_META = "audit_key"
 KEY_AAD = b"sealbox/audit-key"
+STORE_ID_META = "store_id"
 
 
 def ensure_audit_key(store: Store, root_key: RootKey) -> None:
-    """Create the store's audit MAC key once (wrapped under the root key)."""
+    """Create the store's audit MAC key and its identity once (the key wrapped under the
+    root key). The identity goes into every checkpoint, so a checkpoint directory mixing
+    two stores' files tells them apart (a restored store keeps its source's identity)."""
     if store.get_meta(KEY_META) is None:
         wrapped = root_key.wrap(os.urandom(32), aad=KEY_AAD)
         store.put_meta({KEY_META: base64.b64encode(wrapped).decode()})
+    store.put_meta_if_absent(STORE_ID_META, uuid.uuid4().hex)
+
+
+def store_id(store: Store) -> str | None:
+    """The store's identity (None for a store not prepared since identities exist)."""
+    return store.get_meta(STORE_ID_META)
 
 
 def load_audit_key(store: Store, root_key: RootKey) -> bytes:
@@ -45,6 +55,14 @@ def genesis(key: bytes, chain: str) -> bytes:
 
 def checkpoint_tag(key: bytes, chain: str, seq: int, mac: bytes) -> bytes:
     return hmac.digest(key, f"checkpoint\x00{chain}\x00{seq}\x00".encode() + mac, "sha256")
+
+
+def checkpoint_tag_v3(
+    key: bytes, store: str, chain: str, number: int, seq: int, mac: bytes, closed: bool
+) -> bytes:
+    """As :func:`checkpoint_tag_v2`, also binding the store's identity."""
+    prefix = f"checkpoint/v3\x00{store}\x00{chain}\x00{number}\x00{seq}\x00{int(closed)}\x00"
+    return hmac.digest(key, prefix.encode() + mac, "sha256")
 
 
 def checkpoint_tag_v2(

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sealbox.server import logs
-from sealbox.server.audit.chain import genesis, load_audit_key, record_mac
+from sealbox.server.audit.chain import genesis, load_audit_key, record_mac, store_id
 from sealbox.server.audit.checkpoint import SUFFIX, CheckpointFile, read_checkpoint
 from sealbox.server.audit.records import anchor_event, encode, indexed
 from sealbox.server.errors import KMSInternalException
@@ -42,14 +42,20 @@ class AuditFailure(KMSInternalException):
 
 
 class AuditLog:
-    def __init__(self, store: Store, root_key: RootKey, checkpoints: Path) -> None:
+    def __init__(
+        self, store: Store, root_key: RootKey, checkpoints: Path, *, label: str = ""
+    ) -> None:
+        """``label`` starts the chain's name (``admin-`` for `sealbox admin`'s chains)."""
         self.store = store
         self._key = load_audit_key(store, root_key)
-        self.chain = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._store_id = store_id(store)
+        self.chain = f"{label}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._seq = 0
         self._mac = genesis(self._key, self.chain)
         # Before any record: a chain always has its checkpoint file.
-        self._checkpoint = CheckpointFile(checkpoints, self._key, self.chain, self._mac)
+        self._checkpoint = CheckpointFile(
+            checkpoints, self._key, self.chain, self._mac, self._store_id
+        )
         # Held while rows are made and committed, so commits of this chain never interleave.
         # Reentrant: a request's transaction may record a due key change inside it.
         self._lock = threading.RLock()
@@ -176,7 +182,8 @@ class AuditLog:
         checkpoint directory as the store holds it: from then on none of them can lose
         records from its end without `audit verify` noticing (this record names them)."""
         anchors = []
-        for chain in _to_anchor(checkpoints, self._key, self.chain)[:ANCHOR_LIMIT]:
+        own = self.chain, self._store_id
+        for chain in _to_anchor(checkpoints, self._key, own)[:ANCHOR_LIMIT]:
             head = self.store.audit_head(chain)
             seq, mac = head if head is not None else (0, genesis(self._key, chain))
             anchors.append({"chain": chain, "seq": seq, "mac": mac.hex()})
@@ -202,18 +209,22 @@ class AuditLog:
         }
 
 
-def _to_anchor(directory: Path, key: bytes, own: str) -> list[str]:
-    """The other chains with a checkpoint file here: those not closed first (a crashed or
-    still running chain needs an anchor most), then the most recently written."""
+def _to_anchor(directory: Path, key: bytes, own: tuple[str, str | None]) -> list[str]:
+    """The other chains of this store with a checkpoint file here: those not closed first
+    (a crashed or still running chain needs an anchor most), then the most recently written.
+    ``own`` is this chain and the store's identity (another store's files are skipped)."""
     found: list[tuple[bool, float, str]] = []
     for path in directory.glob(f"*{SUFFIX}"):
         chain = path.name[: -len(SUFFIX)]
-        if chain == own:
+        if chain == own[0]:
             continue
         try:
             modified = path.stat().st_mtime
-            closed = any(mark.closed for mark in read_checkpoint(path, key))
+            marks = list(read_checkpoint(path, key, own[1]))
         except OSError:
             continue
+        if any(mark.foreign for mark in marks):
+            continue
+        closed = any(mark.closed for mark in marks)
         found.append((closed, -modified, chain))
     return [chain for _, _, chain in sorted(found)]

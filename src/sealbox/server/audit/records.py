@@ -219,3 +219,49 @@ def anchor_event(*, moment: float, anchors: list[dict[str, Any]]) -> dict[str, A
         "eventCategory": "Management",
         "additionalEventData": {"anchors": anchors},
     }
+
+
+# -- administration: `sealbox admin` changing the store directly ----------------------------
+
+ADMIN_SOURCE = "sealbox.admin"
+ADMIN_CHAIN = "admin-"  # how the name of an admin run's chain starts
+ADMIN_EVENT_TYPE = "SealboxAdminEvent"
+RESTORE_EVENT = "RestoreBackup"
+
+
+def admin_event(
+    *,
+    moment: float,
+    event_name: str,
+    os_user: str,
+    host: str,
+    parameters: dict[str, Any],
+    account: str = "",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A change made with `sealbox admin` (outside the API, so no IAM caller): who ran it
+    is the local OS user. ``parameters`` must hold no secret (ids, names, policies only)."""
+    from sealbox._version import __version__
+
+    record: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"type": "LocalUser", "userName": os_user, "invokedBy": "sealbox admin"},
+        "eventTime": _time(moment),
+        "eventSource": ADMIN_SOURCE,
+        "eventName": event_name,
+        "awsRegion": "",
+        "sourceIPAddress": host,
+        "userAgent": f"sealbox/{__version__} admin",
+        "requestParameters": parameters,
+        "responseElements": None,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "resources": [],
+        "eventType": ADMIN_EVENT_TYPE,
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if details:
+        record["additionalEventData"] = details
+    return record

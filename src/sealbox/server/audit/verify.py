@@ -11,6 +11,9 @@
   that ended without being closed (a crash, or a cut tail with an old checkpoint put
   back) is accepted only once a later chain anchored its last record: until the
   service has started again, verify reports it.
+* A restore (`sealbox admin restore`) brings back chains whose checkpoints stayed with
+  the store backed up; its record names the head of each, which then stands in for the
+  checkpoint (and, as an anchor, catches records later cut from their end).
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sealbox.server.audit.chain import genesis, load_audit_key, record_mac
+from sealbox.server.audit.chain import genesis, load_audit_key, record_mac, store_id
 from sealbox.server.audit.checkpoint import Mark, read_checkpoints
-from sealbox.server.audit.records import ANCHOR_EVENT, INDEXED, indexed
+from sealbox.server.audit.records import (
+    ADMIN_CHAIN,
+    ADMIN_SOURCE,
+    ANCHOR_EVENT,
+    INDEXED,
+    RESTORE_EVENT,
+    indexed,
+)
 from sealbox.server.rootkey import RootKey
 from sealbox.server.store.repository import Store
 
@@ -62,6 +72,7 @@ class _Check:
     findings: list[Finding] = field(default_factory=list)
     walks: dict[str, _Walk] = field(default_factory=dict)
     anchors: dict[str, list[_Anchor]] = field(default_factory=dict)
+    restored: dict[str, set[int]] = field(default_factory=dict)  # chain: heads a restore named
     count: int = 0
 
     def row(self, row: Any) -> None:
@@ -86,7 +97,10 @@ class _Check:
         record = json.loads(row.record)
         self._columns(row, record)
         if record.get("eventName") == ANCHOR_EVENT:
-            self._collect(row.chain, record)
+            self._collect(row.chain, record, "anchors")
+        elif record.get("eventName") == RESTORE_EVENT and record.get("eventSource") == ADMIN_SOURCE:
+            for named in self._collect(row.chain, record, "restoredChains"):
+                self.restored.setdefault(named, set()).add(self.anchors[named][-1].seq)
 
     def _columns(self, row: Any, record: dict[str, Any]) -> None:
         """The indexed columns are outside the MAC: each must be what the record gives."""
@@ -106,11 +120,15 @@ class _Check:
                     )
                 )
 
-    def _collect(self, chain: str, record: dict[str, Any]) -> None:
-        for anchor in record.get("additionalEventData", {}).get("anchors", []):
+    def _collect(self, chain: str, record: dict[str, Any], member: str) -> list[str]:
+        """The heads ``record`` names (as anchors); the chains named."""
+        named = []
+        for anchor in record.get("additionalEventData", {}).get(member, []):
             self.anchors.setdefault(anchor["chain"], []).append(
                 _Anchor(chain, int(anchor["seq"]), bytes.fromhex(anchor["mac"]))
             )
+            named.append(anchor["chain"])
+        return named
 
 
 def verify(
@@ -122,7 +140,8 @@ def verify(
     key = load_audit_key(store, root_key)
     check = _Check(key, {})
     directories = [checkpoints] if isinstance(checkpoints, Path) else list(checkpoints)
-    for mark in (m for directory in directories for m in read_checkpoints(directory, key)):
+    own = store_id(store)
+    for mark in (m for d in directories for m in read_checkpoints(d, key, own)):
         if mark.problem:
             check.findings.append(Finding(mark.chain, mark.seq, mark.problem))
         else:
@@ -138,10 +157,15 @@ def _heads(check: _Check) -> None:
     """Each chain against its checkpoint: present, not ahead of the log, and closed or
     live unless a later chain anchored its last record."""
     for chain, walk in check.walks.items():
-        if chain not in check.marks and not walk.broken:
-            check.findings.append(
-                Finding(chain, walk.last, "the chain has no checkpoint file: it was deleted")
-            )
+        restored = walk.last in check.restored.get(chain, ())
+        if chain not in check.marks and not walk.broken and not restored:
+            problem = "the chain has no checkpoint file: it was deleted"
+            if chain.startswith(ADMIN_CHAIN):  # with --database, kept where admin ran
+                problem += (
+                    ", or it is in the audit-checkpoints of the --data-dir that sealbox admin "
+                    "ran with (give that directory with --checkpoints too)"
+                )
+            check.findings.append(Finding(chain, walk.last, problem))
     for chain, mark in check.marks.items():
         walk = check.walks.get(chain, _Walk(b""))
         if walk.broken:

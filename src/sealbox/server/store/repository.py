@@ -229,6 +229,17 @@ class Store:
                 connection.execute(delete(schema.meta).where(schema.meta.c.name == name))
                 connection.execute(schema.meta.insert().values(name=name, value=value))
 
+    def put_meta_if_absent(self, name: str, value: str) -> str:
+        """Set ``name`` unless it is set (one transaction: nodes racing agree); its value."""
+        with self.write() as connection:
+            current = connection.execute(
+                select(schema.meta.c.value).where(schema.meta.c.name == name)
+            ).scalar()
+            if current is not None:
+                return str(current)
+            connection.execute(schema.meta.insert().values(name=name, value=value))
+        return value
+
     def is_empty(self) -> bool:
         """No key and no access key: a root key may be created for it."""
         with self.read() as connection:
@@ -407,6 +418,14 @@ class Store:
             )
         )
         return bool(result.rowcount)
+
+    def aliases_named(self, name: str) -> list[AliasRecord]:
+        """Every alias called ``name`` (``alias/…``), in any account and region."""
+        table = schema.aliases
+        query = select(table).where(table.c.alias_name == name)
+        with self.read() as connection:
+            rows = connection.execute(query.order_by(table.c.account, table.c.region))
+            return [_record(AliasRecord, row) for row in rows]
 
     def aliases_of(self, key_id: str) -> list[AliasRecord]:
         query = select(schema.aliases).where(schema.aliases.c.target_key_id == key_id)
