@@ -90,6 +90,22 @@ def test_a_non_message_says_so_and_suggests_decode_only_for_base64_text(
     )
 
 
+def test_base64_that_does_not_decode_says_whether_decode_was_asked(
+    sealbox_cli: Run, key: str
+) -> None:
+    looks = sealbox_cli("decrypt", "-w", key, stdin=b"AYAA*not*base64\n")
+    assert looks.returncode == 1
+    assert looks.stderr == (
+        b"sealbox: error: the input is not valid Base64 (it starts like a Base64 message "
+        b"('AY' or 'Ag') but does not decode)\n"
+    )
+    asked = sealbox_cli("decrypt", "-w", key, "--decode", stdin=b"QUJD*not*base64\n")
+    assert asked.returncode == 1
+    assert asked.stderr == (
+        b"sealbox: error: the input is not valid Base64 (drop --decode if it is a binary message)\n"
+    )
+
+
 def test_a_subcommand_usage_error_shows_that_subcommands_usage(sealbox_cli: Run) -> None:
     decrypt = sealbox_cli("decrypt", "--bogus")
     assert decrypt.returncode == 2

@@ -31,10 +31,14 @@ class Base64Encoder:
 class Base64DecodingReader:
     """A reader that decodes Base64 text from ``source``, ignoring whitespace."""
 
-    def __init__(self, source: Reader | BinaryIO, prefix: bytes = b"") -> None:
+    def __init__(
+        self, source: Reader | BinaryIO, prefix: bytes = b"", *, asked: bool = True
+    ) -> None:
+        """``asked``: --decode was given (else the input only looked like Base64)."""
         self._source = source
         self._text = prefix.translate(None, _WHITESPACE)
         self._eof = False
+        self._asked = asked
 
     def read(self, size: int = -1, /) -> bytes:
         want_chars = -1 if size < 0 else ((size + 2) // 3) * 4
@@ -51,9 +55,13 @@ class Base64DecodingReader:
         try:
             return base64.b64decode(text, validate=True)
         except binascii.Error:
+            why = (
+                "drop --decode if it is a binary message"
+                if self._asked
+                else "it starts like a Base64 message ('AY' or 'Ag') but does not decode"
+            )
             raise SealboxError(
-                "the input is not valid Base64 (drop --decode if it is a binary message)",
-                code=ErrorCode.BASE64_INPUT,
+                f"the input is not valid Base64 ({why})", code=ErrorCode.BASE64_INPUT
             ) from None
 
 

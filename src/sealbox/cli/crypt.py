@@ -219,7 +219,7 @@ def _message_source(source: Reader | BinaryIO, prefix: bytes, *, force: bool) ->
     Base64 text is decoded when asked (--decode) or when it is unmistakable (a message
     in Base64 starts with 'AY' or 'Ag')."""
     if force or looks_base64(prefix):
-        return Base64DecodingReader(source, prefix)
+        return Base64DecodingReader(source, prefix, asked=force)
     return _Prefixed(prefix, source)
 
 
