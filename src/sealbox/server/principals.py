@@ -31,7 +31,8 @@ ADMIN_POLICY = json.dumps(
     indent=2,
 )
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
-# What the service accepts in a signature (sealbox.server.service.ACCESS_KEY_ID).
+# AWS's access key id format (ours are AKIA + 16 base32): what an import may use, and what
+# the service looks up at all (anything else is refused before any store read).
 ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
 # A secret access key: AWS's are 40 characters of Base64; any visible ASCII up to 128 signs.
 SECRET_ACCESS_KEY = re.compile(r"[\x21-\x7e]{1,128}")

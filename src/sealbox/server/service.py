@@ -35,7 +35,7 @@ from sealbox.server.errors import (
 from sealbox.server.grants import Grant
 from sealbox.server.lru import LruCache
 from sealbox.server.policy import ContextValue, Policy, case_insensitive_keys
-from sealbox.server.principals import Principal, unwrap_principal
+from sealbox.server.principals import ACCESS_KEY_ID, Principal, unwrap_principal
 from sealbox.server.rootkey import RootKey, UnwrapError, close_root_key
 from sealbox.server.sigv4 import Verifier
 from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, material_aad
@@ -45,8 +45,6 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 KEY_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):key/(.+)$")
 ALIAS_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):(alias/.+)$")
 NEVER = float("inf")
-# AWS access key ids: 16-128 upper-case letters and digits (ours are AKIA + 16 base32).
-ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
 PRINCIPAL_CACHE = 10_000  # entries (access keys in use in one worker)
 UNKNOWN_ID_CACHE = 1_024  # entries (ids recently found not to exist)
 ALIAS_CACHE = 10_000  # entries (alias names looked up, found or not)
