@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sealbox.server import sigv4
+from sealbox.server.access import sigv4
 
 REGION = "us-east-1"
 

@@ -24,7 +24,7 @@ MODEL: dict[str, Any] = botocore.loaders.Loader().load_service_model("kms", "ser
 SHAPES: dict[str, Any] = MODEL["shapes"]
 OPERATIONS: tuple[str, ...] = tuple(sorted(MODEL["operations"]))
 TARGET_PREFIX = "TrentService."
-MAX_BODY = 1 << 20  # the server's body cap (sealbox.server.app.MAX_BODY)
+MAX_BODY = 1 << 20  # the server's body cap (sealbox.server.http.app.MAX_BODY)
 
 # Nesting depths around Python's recursion limit and far beyond it.
 DEPTHS = (32, 999, 1000, 1001, 5000, 100_000)

@@ -18,12 +18,12 @@ import uvicorn
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sealbox.server import sigv4
-from sealbox.server.app import KmsApp
+from sealbox.server.access import sigv4
+from sealbox.server.access.principals import create_access_key, put_user_policy
 from sealbox.server.bootstrap import open_service, prepare
 from sealbox.server.clock import Clock, ManualClock
 from sealbox.server.config import DEFAULT_ACCOUNT_QUOTA, ServerConfig
-from sealbox.server.principals import create_access_key, put_user_policy
+from sealbox.server.http.app import KmsApp
 from sealbox.server.service import KmsService
 
 DEV_ACCOUNT = "111122223333"

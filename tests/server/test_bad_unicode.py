@@ -238,8 +238,9 @@ def _close(service: KmsService) -> None:
 
 
 def _assert_intact(directory: Path, records: int) -> None:
-    from sealbox.server.bootstrap import load_root_key, open_store
+    from sealbox.server.bootstrap import open_store
     from sealbox.server.config import ServerConfig
+    from sealbox.server.rootkey.configured import load_root_key
 
     config = ServerConfig(data_dir=directory / "data", root_key=str(directory / "root.key"))
     store = open_store(config)

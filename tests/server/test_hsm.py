@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sealbox.server.bootstrap import open_service, prepare
-from sealbox.server.hsm import UNAVAILABLE
+from sealbox.server.rootkey.hsm import UNAVAILABLE
 from tests.server.harness import InProcessServer, SubprocessServer, error_of, kms_client
 from tests.softhsm import MODULE, USER_PIN, Token
 

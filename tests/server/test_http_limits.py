@@ -21,10 +21,10 @@ import uvicorn
 from botocore.config import Config
 
 from sealbox.errors import UsageError
-from sealbox.server import httplimits
-from sealbox.server.app import MAX_BODY, KmsApp
+from sealbox.server.access.principals import create_access_key
 from sealbox.server.config import ServerConfig, load_config
-from sealbox.server.principals import create_access_key
+from sealbox.server.http import limits
+from sealbox.server.http.app import MAX_BODY, KmsApp
 from sealbox.server.service import KmsService
 from tests.server.harness import (
     DEV_ACCOUNT,
@@ -45,10 +45,10 @@ class LimitedServer:
     test can read the store), with the given limits."""
 
     def __init__(
-        self, service: KmsService, limits: httplimits.Limits, *, body_timeout: float = 10.0
+        self, service: KmsService, limits: limits.Limits, *, body_timeout: float = 10.0
     ) -> None:
         self.service = service
-        httplimits.configure(limits)
+        limits.configure(limits)
         self.app = KmsApp(service, sweep_seconds=3600.0, body_timeout=body_timeout)
         config = uvicorn.Config(
             self.app,
@@ -56,7 +56,7 @@ class LimitedServer:
             port=0,
             log_level="warning",
             lifespan="on",
-            http=httplimits.LimitedHttpProtocol,
+            http=limits.LimitedHttpProtocol,
             timeout_keep_alive=1,
         )
         self._server = uvicorn.Server(config)
@@ -72,7 +72,7 @@ class LimitedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=WAIT)
-        httplimits.configure(httplimits.Limits())
+        limits.configure(limits.Limits())
 
     def credentials(self) -> Credentials:
         created = create_access_key(
@@ -102,7 +102,7 @@ class LimitedServer:
 def limited(tmp_path: Path) -> Iterator[LimitedServer]:
     server = LimitedServer(
         build_service(tmp_path),
-        httplimits.Limits(max_header_bytes=4096, header_timeout=1.0, max_connections=8),
+        limits.Limits(max_header_bytes=4096, header_timeout=1.0, max_connections=8),
         body_timeout=1.0,
     )
     try:
@@ -243,7 +243,7 @@ def test_connections_beyond_the_limit_are_answered_503(tmp_path: Path) -> None:
     # deadlines far away: the held connections must stay open for the whole test
     limited = LimitedServer(
         build_service(tmp_path),
-        httplimits.Limits(max_header_bytes=4096, header_timeout=WAIT, max_connections=8),
+        limits.Limits(max_header_bytes=4096, header_timeout=WAIT, max_connections=8),
     )
     held = [connect(limited.port) for _ in range(8)]
     try:

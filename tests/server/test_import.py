@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
-from sealbox.server.blob import parse_blob
+from sealbox.server.ciphertext.blob import parse_blob
+from sealbox.server.ciphertext.envelope import open_blob
 from sealbox.server.clock import ManualClock
-from sealbox.server.envelope import open_blob
 from tests.server.harness import error_of
 
 DAY = 86400.0

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sealbox.errors import UsageError
-from sealbox.server import passphrase
 from sealbox.server.bootstrap import open_service, prepare
 from sealbox.server.config import ServerConfig, load_config
+from sealbox.server.rootkey import passphrase
 from tests.server.harness import InProcessServer, kms_client
 
 PASSPHRASE = b"correct horse battery staple"

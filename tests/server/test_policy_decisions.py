@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealbox.server.authorization import condition_keys, decide
+from sealbox.server.access.authorization import condition_keys, decide
+from sealbox.server.access.grant_rules import Grant
+from sealbox.server.access.policy_language import ContextValue, Policy
+from sealbox.server.access.principals import Principal
 from sealbox.server.errors import AccessDeniedException
-from sealbox.server.grants import Grant
-from sealbox.server.policy import ContextValue, Policy
-from sealbox.server.principals import Principal
 
 ACCT = "111122223333"
 OTHER = "444455556666"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sealbox.errors import UsageError
-from sealbox.server.policy import (
+from sealbox.server.access.policy_language import (
     KEY_POLICY_MAX_BYTES,
     ArnPattern,
     Glob,
@@ -504,8 +504,8 @@ def test_resource_tags(server: InProcessServer, kms: Any) -> None:
 def test_request_keys(
     server: InProcessServer, kms: Any, operator: str, condition_key: str, value: str
 ) -> None:
-    from sealbox.server.authorization import user_id
-    from sealbox.server.principals import Principal
+    from sealbox.server.access.authorization import user_id
+    from sealbox.server.access.principals import Principal
 
     if condition_key == "aws:userid":
         value = user_id(Principal("AKIA", DEV_ACCOUNT, "alice", True, "s"))

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sealbox.server.rootkey import create_root_key_file
+from sealbox.server.rootkey.core import create_root_key_file
 from sealbox.server.store.engine import StoreError
 from sealbox.server.store.migrations import SCHEMA_VERSION
 from sealbox.server.store.repository import Store

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event
 
 from sealbox.server.bootstrap import open_service, prepare
 from sealbox.server.config import ServerConfig
-from sealbox.server.rootkey import RootKeyError
+from sealbox.server.rootkey.core import RootKeyError
 from sealbox.server.store import schema
 from sealbox.server.store.engine import StoreError, check_sqlite_durability
 from sealbox.server.store.migrations import SCHEMA_VERSION

@@ -13,8 +13,8 @@ import pytest
 
 from sealbox.server.bootstrap import open_service, prepare
 from sealbox.server.config import ServerConfig
-from sealbox.server.rekey import rotate_root_key
-from sealbox.server.rootkey import load_root_key_file
+from sealbox.server.rootkey.core import load_root_key_file
+from sealbox.server.rootkey.rekey import rotate_root_key
 from tests.server.harness import InProcessServer, kms_client
 from tests.softhsm import MODULE, Token
 

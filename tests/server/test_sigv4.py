@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from sealbox.server import errors, sigv4
+from sealbox.server import errors
+from sealbox.server.access import sigv4
 from tests.helpers import VECTORS
 
 SUITE = VECTORS / "sigv4" / "v4"

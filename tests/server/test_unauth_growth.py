@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from sealbox.server import sigv4
+from sealbox.server.access import sigv4
 from sealbox.server.errors import NotFoundException
 from sealbox.server.service import ALIAS_CACHE, UNKNOWN_ID_CACHE, Caller
 from tests.server.harness import InProcessServer

@@ -30,7 +30,8 @@ def _config_of(args: argparse.Namespace) -> Any:
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from sealbox.server.bootstrap import load_serving_root_key, open_store, prepare
+    from sealbox.server.bootstrap import open_store, prepare
+    from sealbox.server.rootkey.configured import load_serving_root_key
 
     config = _config_of(args)
     prepare(config)
@@ -110,7 +111,7 @@ def _print(document: Any) -> None:
 
 
 def _imported(args: argparse.Namespace) -> tuple[str, str] | None:
-    from sealbox.server.principals import check_imported
+    from sealbox.server.access.principals import check_imported
 
     key_id, secret_file = args.access_key_id, args.secret_access_key_file
     if key_id is None and secret_file is None:
@@ -125,7 +126,7 @@ def _imported(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 def run_create_access_key(args: argparse.Namespace) -> int:
-    from sealbox.server.principals import create_access_key
+    from sealbox.server.access.principals import create_access_key
 
     imported = _imported(args)
     parameters = {
@@ -199,7 +200,7 @@ def run_delete_access_key(args: argparse.Namespace) -> int:
 
 
 def run_put_user_policy(args: argparse.Namespace) -> int:
-    from sealbox.server.principals import put_user_policy
+    from sealbox.server.access.principals import put_user_policy
 
     try:
         document = Path(args.policy_document).read_text()
@@ -273,7 +274,8 @@ def run_backup(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     from sealbox.server.backup import restore_backup
-    from sealbox.server.bootstrap import load_root_key, open_store
+    from sealbox.server.bootstrap import open_store
+    from sealbox.server.rootkey.configured import load_root_key
 
     config = _config_of(args)
     store = open_store(config)
@@ -321,19 +323,15 @@ def _make_or_load(config: Any, store: Any, spec: str) -> Any:
     (generated in the token if absent)."""
     import dataclasses
 
-    from sealbox.server.bootstrap import load_root_key
-    from sealbox.server.passphrase import is_passphrase
-    from sealbox.server.rootkey import create_root_key_file
+    from sealbox.server.rootkey.configured import load_root_key
+    from sealbox.server.rootkey.passphrase import is_passphrase
 
     if is_passphrase(spec):
         raise UsageError(
             "rotating to a passphrase root key is not supported; use a key file or PKCS#11"
         )
     target = dataclasses.replace(config, root_key=spec, previous_root_key=None)
-    if spec.startswith("pkcs11:"):
-        return load_root_key(target, store, create=True)
-    path = Path(spec).expanduser()
-    return load_root_key(target, store) if path.exists() else create_root_key_file(path)
+    return load_root_key(target, store, create=True)
 
 
 @contextlib.contextmanager
@@ -344,7 +342,7 @@ def _counted(change: Any, count: int) -> Iterator[None]:
 
 
 def run_new_root_key(args: argparse.Namespace) -> int:
-    from sealbox.server.rootkey import close_root_key
+    from sealbox.server.rootkey.core import close_root_key
 
     store, current = _open(args)
     try:
@@ -362,9 +360,9 @@ def run_new_root_key(args: argparse.Namespace) -> int:
 
 
 def run_rotate_root_key(args: argparse.Namespace) -> int:
-    from sealbox.server.bootstrap import is_pkcs11
-    from sealbox.server.rekey import DualRootKey, rotate_root_key
-    from sealbox.server.rootkey import close_root_key
+    from sealbox.server.rootkey.configured import is_pkcs11
+    from sealbox.server.rootkey.core import close_root_key
+    from sealbox.server.rootkey.rekey import DualRootKey, rotate_root_key
 
     new_spec: str = args.new_root_key
     config = _config_of(args)

@@ -32,7 +32,7 @@ def _existing_store(config: Any) -> Any:
 
 def run_verify(args: argparse.Namespace) -> int:
     from sealbox.server.audit import CHECKPOINT_DIR, verify
-    from sealbox.server.bootstrap import check_binding, load_root_key
+    from sealbox.server.rootkey.configured import check_binding, load_root_key
 
     config = _config(args)
     store = _existing_store(config)

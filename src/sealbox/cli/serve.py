@@ -129,7 +129,7 @@ def _dev_principal(service: Any) -> Any:
     (wrapped under the root key, which a dev instance has anyway) rather than kept in a
     second file: one copy of the secret, and a key deleted or deactivated with
     ``sealbox admin`` is replaced instead of printed while the server refuses it."""
-    from sealbox.server.principals import create_access_key, unwrap_principal
+    from sealbox.server.access.principals import create_access_key, unwrap_principal
 
     root_key = service.require_unsealed()
     for record in service.store.access_keys(DEV_ACCOUNT):
@@ -295,15 +295,15 @@ def _run_uvicorn(config: Any, listener: socket.socket) -> None:
 
     _raise_fd_limit(config.max_connections)
     settings = uvicorn.Config(
-        "sealbox.server.asgi:create_app",
+        "sealbox.server.http.asgi:create_app",
         factory=True,
         workers=config.workers,
         ssl_certfile=config.tls_cert,
         ssl_keyfile=config.tls_key,
         log_level="warning",
         access_log=False,
-        # header size cap, header deadline and connection limit (sealbox.server.httplimits)
-        http="sealbox.server.httplimits:LimitedHttpProtocol",
+        # header size cap, header deadline and connection limit (sealbox.server.http.limits)
+        http="sealbox.server.http.limits:LimitedHttpProtocol",
         loop="uvloop",
         lifespan="on",
         timeout_keep_alive=config.keepalive_timeout,
@@ -330,7 +330,7 @@ def _raise_fd_limit(max_connections: int) -> None:
     import resource
 
     from sealbox.server import logs
-    from sealbox.server.httplimits import FD_MARGIN
+    from sealbox.server.http.limits import FD_MARGIN
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = max_connections + FD_MARGIN
@@ -355,9 +355,9 @@ def run_serve(args: argparse.Namespace) -> int:
     # metrics module already creates its files
     private_umask()
     from sealbox.server import logs
-    from sealbox.server.asgi import CONFIG_VARIABLE
     from sealbox.server.bootstrap import has_access_keys, prepare
     from sealbox.server.config import load_config
+    from sealbox.server.http.asgi import CONFIG_VARIABLE
 
     with _dev_place(args) as place:
         flags = config_flags(args)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from sealbox.errors import SealboxError, UsageError
-from sealbox.server.rootkey import RootKey, UnwrapError
+from sealbox.server.rootkey.core import RootKey, UnwrapError
 from sealbox.server.store import schema
 from sealbox.server.store.migrations import SCHEMA_VERSION
 from sealbox.server.store.repository import Store

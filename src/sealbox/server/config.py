@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sealbox.errors import UsageError
-from sealbox.server.rootkey import default_root_key_path
+from sealbox.server.rootkey.core import default_root_key_path
 
 DEFAULT_PORT = 8400
 DEFAULT_ACCOUNT_QUOTA = 10000.0  # AWS's default for cryptographic operations in large regions

@@ -22,6 +22,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sealbox.server import logs, metrics, model, workpool
+from sealbox.server.access.principals import Principal
+from sealbox.server.access.sigv4 import Request, parse_authorization
+from sealbox.server.access.throttle import Throttle
 from sealbox.server.audit import REFUSED, AuditFailure, AuditLog
 from sealbox.server.audit import records as audit_records
 from sealbox.server.errors import (
@@ -31,10 +34,7 @@ from sealbox.server.errors import (
 )
 from sealbox.server.jsonbody import strict_loads
 from sealbox.server.operations import Handler, load_all
-from sealbox.server.principals import Principal
 from sealbox.server.service import Caller, KmsService
-from sealbox.server.sigv4 import Request, parse_authorization
-from sealbox.server.throttle import Throttle
 
 TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = b"application/x-amz-json-1.1"

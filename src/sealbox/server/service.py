@@ -21,9 +21,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from sealbox.server.access.authorization import action_keys, condition_keys, decide, key_keys
+from sealbox.server.access.grant_rules import Grant
+from sealbox.server.access.policy_language import ContextValue, Policy, case_insensitive_keys
+from sealbox.server.access.principals import ACCESS_KEY_ID, Principal, unwrap_principal
+from sealbox.server.access.sigv4 import Verifier
 from sealbox.server.audit import AuditLog
 from sealbox.server.audit import records as audit_records
-from sealbox.server.authorization import action_keys, condition_keys, decide, key_keys
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.errors import (
     DisabledException,
@@ -32,12 +36,8 @@ from sealbox.server.errors import (
     KMSInvalidStateException,
     NotFoundException,
 )
-from sealbox.server.grants import Grant
 from sealbox.server.lru import LruCache
-from sealbox.server.policy import ContextValue, Policy, case_insensitive_keys
-from sealbox.server.principals import ACCESS_KEY_ID, Principal, unwrap_principal
-from sealbox.server.rootkey import RootKey, UnwrapError, close_root_key
-from sealbox.server.sigv4 import Verifier
+from sealbox.server.rootkey.core import RootKey, UnwrapError, close_root_key
 from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, material_aad
 from sealbox.server.store.repository import Store
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sealbox.server.audit.log import AuditLog
 from sealbox.server.audit.records import ADMIN_CHAIN, admin_event
-from sealbox.server.rootkey import RootKey
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.repository import Store
 
 

@@ -13,7 +13,7 @@ import os
 import uuid
 
 from sealbox.server.errors import KMSInternalException
-from sealbox.server.rootkey import RootKey
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.repository import Store
 
 KEY_META = "audit_key"

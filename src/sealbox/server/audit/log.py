@@ -30,7 +30,7 @@ from sealbox.server.audit.chain import genesis, load_audit_key, record_mac, stor
 from sealbox.server.audit.checkpoint import SUFFIX, CheckpointFile, read_checkpoint
 from sealbox.server.audit.records import anchor_event, encode, indexed
 from sealbox.server.errors import KMSInternalException
-from sealbox.server.rootkey import RootKey
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.repository import Store
 
 REFUSED = "The request could not be audited, so it was not performed."

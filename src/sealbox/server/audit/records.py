@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sealbox.server.principals import Principal
+from sealbox.server.access.principals import Principal
 
 EVENT_VERSION = "1.11"
 MAX_RECORD = 16 * 1024  # bytes of JSON; larger parameters are summarized

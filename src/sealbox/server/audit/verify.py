@@ -35,7 +35,7 @@ from sealbox.server.audit.records import (
     RESTORE_EVENT,
     indexed,
 )
-from sealbox.server.rootkey import RootKey
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.repository import Store
 
 

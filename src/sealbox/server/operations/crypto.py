@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sealbox.server.authorization import request_alias_keys
-from sealbox.server.envelope import INVALID, open_blob, parse_blob, seal
+from sealbox.server.access.authorization import request_alias_keys
+from sealbox.server.ciphertext.envelope import INVALID, open_blob, parse_blob, seal
 from sealbox.server.errors import (
     IncorrectKeyException,
     InvalidCiphertextException,

@@ -12,6 +12,7 @@ import os
 import re
 from typing import Any
 
+from sealbox.server.access.grant_rules import GRANT_OPERATIONS, Grant
 from sealbox.server.errors import (
     AccessDeniedException,
     InvalidGrantIdException,
@@ -20,7 +21,6 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
-from sealbox.server.grants import GRANT_OPERATIONS, Grant
 from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.service import Caller, KeyEntry, KmsService

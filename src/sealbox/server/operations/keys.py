@@ -7,7 +7,8 @@ import json
 import os
 from typing import Any
 
-from sealbox.server.authorization import create_key_keys, request_alias_keys
+from sealbox.server.access.authorization import create_key_keys, request_alias_keys
+from sealbox.server.access.policy_language import ContextValue, Policy
 from sealbox.server.errors import (
     KMSInvalidStateException,
     NotFoundException,
@@ -18,7 +19,6 @@ from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.policies import check_lockout
 from sealbox.server.operations.tags import check_tags
-from sealbox.server.policy import ContextValue, Policy
 from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
 from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, key_arn, material_aad
 

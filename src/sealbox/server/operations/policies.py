@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sealbox.server.authorization import decide
+from sealbox.server.access.authorization import decide
+from sealbox.server.access.policy_language import Policy
 from sealbox.server.errors import (
     AccessDeniedException,
     MalformedPolicyDocumentException,
     NotFoundException,
 )
 from sealbox.server.operations import Params, Result, operation
-from sealbox.server.policy import Policy
 from sealbox.server.service import Caller, KmsService
 
 POLICY_NAME = "default"

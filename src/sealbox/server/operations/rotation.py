@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sealbox.server.access.policy_language import ContextValue
 from sealbox.server.errors import (
     DisabledException,
     KMSInvalidStateException,
@@ -18,7 +19,6 @@ from sealbox.server.errors import (
 from sealbox.server.lifecycle import DAY, ON_DEMAND_ROTATION_LIMIT, new_material
 from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
-from sealbox.server.policy import ContextValue
 from sealbox.server.service import Caller, KeyEntry, KmsService
 from sealbox.server.store.records import KeyRecord, MaterialRecord
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from sealbox.server.rootkey import RootKeyError
+from sealbox.server.rootkey.core import RootKeyError
 
 SQLITE_FILE = "sealbox.db"
 # Execution options of a connection that only reads: it begins a deferred transaction, so

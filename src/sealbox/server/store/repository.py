@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Integer, Text, and_, cast, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from sealbox.server.grants import Grant
+from sealbox.server.access.grant_rules import Grant
 from sealbox.server.store import schema
 from sealbox.server.store.engine import (
     PG_MIGRATION_LOCK,

@@ -7,7 +7,7 @@ to the dispatcher, and answered. ``/healthz`` (alias ``/livez``) checks nothing;
 Every request other than those health and metrics probes leaves one audit record,
 also when it is refused before the dispatcher (body too large or too slow, unknown
 path) or by the HTTP layer (headers too large or too slow, malformed HTTP; see
-:mod:`sealbox.server.httplimits`). Such records hold only clipped request metadata.
+:mod:`sealbox.server.http.limits`). Such records hold only clipped request metadata.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from sealbox.server import httplimits, lifecycle, logs, metrics
+from sealbox.server import lifecycle, logs, metrics
+from sealbox.server.access.sigv4 import parse_authorization
+from sealbox.server.access.throttle import Throttle
 from sealbox.server.audit import REFUSED, AuditFailure
 from sealbox.server.audit import records as audit_records
 from sealbox.server.config import DEFAULT_ACCOUNT_QUOTA
@@ -32,9 +34,8 @@ from sealbox.server.dispatch import (
     HttpResponse,
 )
 from sealbox.server.errors import KmsError, UnknownOperationException, ValidationException
+from sealbox.server.http import limits
 from sealbox.server.service import KmsService
-from sealbox.server.sigv4 import parse_authorization
-from sealbox.server.throttle import Throttle
 from sealbox.server.workpool import WorkPool
 
 MAX_BODY = 1 << 20  # bytes; the largest valid KMS request (a 131,072-character policy) fits
@@ -79,7 +80,7 @@ class KmsApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
-                httplimits.configure(httplimits.limits(), self.heard_refusal)
+                limits.configure(limits.limits(), self.heard_refusal)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._sweeper is not None:
@@ -194,7 +195,7 @@ class KmsApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def heard_refusal(self, refusal: httplimits.Refusal) -> asyncio.Future[bool]:
+    def heard_refusal(self, refusal: limits.Refusal) -> asyncio.Future[bool]:
         """The HTTP layer refused a request: audit it; the refusal is answered once this
         is done (true: the record is durable)."""
         task = asyncio.get_running_loop().create_task(self._append_refusal(refusal))
@@ -202,7 +203,7 @@ class KmsApp:
         task.add_done_callback(self._refusals.discard)
         return task
 
-    async def _append_refusal(self, refusal: httplimits.Refusal) -> bool:
+    async def _append_refusal(self, refusal: limits.Refusal) -> bool:
         if self.service.audit is None:
             return True
         record = self.refusal_record(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 
-from sealbox.server import httplimits, logs
-from sealbox.server.app import KmsApp
+from sealbox.server import logs
 from sealbox.server.bootstrap import open_service
 from sealbox.server.config import ServerConfig
+from sealbox.server.http import limits
+from sealbox.server.http.app import KmsApp
 from sealbox.server.workpool import WorkPool
 
 CONFIG_VARIABLE = "SEALBOX_SERVE_CONFIG"
@@ -17,11 +18,11 @@ CONFIG_VARIABLE = "SEALBOX_SERVE_CONFIG"
 def create_app() -> KmsApp:
     config = ServerConfig.from_json(os.environ[CONFIG_VARIABLE])
     logs.configure(config.log_level, config.log_format)
-    httplimits.configure(
-        httplimits.Limits(
+    limits.configure(
+        limits.Limits(
             max_header_bytes=config.max_header_bytes,
             header_timeout=config.header_timeout,
-            max_connections=httplimits.usable_connections(config.max_connections),
+            max_connections=limits.usable_connections(config.max_connections),
         )
     )
     return KmsApp(

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sealbox.server.audit.chain import KEY_AAD, KEY_META
-from sealbox.server.rootkey import (
+from sealbox.server.rootkey.core import (
     CHECK_AAD,
     CHECK_PLAINTEXT,
     RootKey,

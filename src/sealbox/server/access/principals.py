@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from sealbox.errors import UsageError
-from sealbox.server.rootkey import RootKey
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.records import PARTITION, AccessKeyRecord, secret_aad
 from sealbox.server.store.repository import Store
 
@@ -129,8 +129,8 @@ def put_user_policy(
     store: Store, *, account: str, user_name: str, name: str, document: str, now: float
 ) -> None:
     """Attach (or replace) an identity policy; it is parsed first, so a bad one is refused."""
+    from sealbox.server.access.policy_language import Policy, check_user_policies
     from sealbox.server.errors import LimitExceededException, MalformedPolicyDocumentException
-    from sealbox.server.policy import Policy, check_user_policies
 
     check_identity(account, user_name)
     if not POLICY_NAME.match(name):

@@ -19,7 +19,7 @@ import os
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from sealbox.server.rootkey import AesRootKey, RootKeyError
+from sealbox.server.rootkey.core import AesRootKey, RootKeyError
 from sealbox.server.store.repository import Store
 
 SCHEME = "passphrase:"

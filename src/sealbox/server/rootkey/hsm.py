@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sealbox.server.rootkey import WRAP_VERSION, RootKeyError, UnwrapError
+from sealbox.server.rootkey.core import WRAP_VERSION, RootKeyError, UnwrapError
 
 SCHEME = "pkcs11:"
 _DOMAIN = b"sealbox/root-wrap/v1\x00"  # the same domain separation as the file root key

@@ -14,7 +14,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sealbox.crypto.kdf import hkdf
-from sealbox.server.blob import NONCE_LENGTH, SALT_LENGTH, BlobHeader, canonical_context, parse_blob
+from sealbox.server.ciphertext.blob import (
+    NONCE_LENGTH,
+    SALT_LENGTH,
+    BlobHeader,
+    canonical_context,
+    parse_blob,
+)
 from sealbox.server.errors import InvalidCiphertextException
 
 _INFO = b"sealbox/kms/blob-key/v1"

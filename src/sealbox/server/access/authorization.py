@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sealbox.server.errors import AccessDeniedException
-from sealbox.server.grants import Grant
-from sealbox.server.policy import (
+from sealbox.server.access.grant_rules import Grant
+from sealbox.server.access.policy_language import (
     ContextValue,
     Policy,
     Request,
@@ -30,9 +29,10 @@ from sealbox.server.policy import (
     encryption_context_keys,
     identity_verdict,
 )
+from sealbox.server.errors import AccessDeniedException
 
 if TYPE_CHECKING:
-    from sealbox.server.principals import Principal
+    from sealbox.server.access.principals import Principal
     from sealbox.server.store.records import KeyRecord
 
 ACCOUNT_PREFIX = "account:"

@@ -1,0 +1,1 @@
+"""The HTTP front: the ASGI application, the worker entry point, and the HTTP limits."""
