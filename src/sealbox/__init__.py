@@ -18,12 +18,15 @@ stays cheap.
 
 from __future__ import annotations
 
-import importlib
+from sealbox._version import __version__ as __version__
 
-from sealbox._version import __version__
-
+# The public names are listed once, in the block below: type checkers read it
+# as explicit re-exports. At run time it is skipped, since running it would
+# import every module (and the cryptography package) at ``import sealbox``;
+# ``_homes`` reads the same lines from this file instead, and each name is
+# imported from its home module on first use.
 TYPE_CHECKING = False  # (importing typing would cost start-up time)
-if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
+if TYPE_CHECKING:  # one line per name, as _homes reads them
     from sealbox.api import EncryptionClient as EncryptionClient
     from sealbox.caching import CachingCryptoMaterialsManager as CachingCryptoMaterialsManager
     from sealbox.caching import LocalCryptoMaterialsCache as LocalCryptoMaterialsCache
@@ -45,69 +48,43 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from sealbox.materials import EncryptionMaterials as EncryptionMaterials
     from sealbox.streaming import StreamDecryptor as StreamDecryptor
     from sealbox.streaming import StreamEncryptor as StreamEncryptor
-
 del TYPE_CHECKING
 
-_HOMES = {
-    "Algorithm": "sealbox.format.suites",
-    "CachingCryptoMaterialsManager": "sealbox.caching",
-    "LocalCryptoMaterialsCache": "sealbox.caching",
-    "CommitmentPolicy": "sealbox.format.suites",
-    "ContentType": "sealbox.format.suites",
-    "CryptoMaterialsManager": "sealbox.cmm",
-    "DEFAULT_MAX_BODY_LENGTH": "sealbox.format.body",
-    "DEFAULT_MAX_HEADER_SIZE": "sealbox.format.header",
-    "DecryptionMaterials": "sealbox.materials",
-    "DecryptionMaterialsRequest": "sealbox.cmm",
-    "DefaultCryptoMaterialsManager": "sealbox.cmm",
-    "EncryptedDataKey": "sealbox.format.header",
-    "EncryptionClient": "sealbox.api",
-    "EncryptionMaterials": "sealbox.materials",
-    "EncryptionMaterialsRequest": "sealbox.cmm",
-    "ErrorCode": "sealbox.errors",
-    "MessageHeader": "sealbox.format.header",
-    "RequiredEncryptionContextCMM": "sealbox.cmm",
-    "SealboxError": "sealbox.errors",
-    "StreamDecryptor": "sealbox.streaming",
-    "StreamEncryptor": "sealbox.streaming",
-}
+_SUBMODULES = ("caching", "keyrings", "errors", "testing")
+_HOMES: dict[str, str] | None = None
 
-__all__ = [
-    "DEFAULT_MAX_BODY_LENGTH",
-    "DEFAULT_MAX_HEADER_SIZE",
-    "Algorithm",
-    "CachingCryptoMaterialsManager",
-    "CommitmentPolicy",
-    "ContentType",
-    "CryptoMaterialsManager",
-    "DecryptionMaterials",
-    "DecryptionMaterialsRequest",
-    "DefaultCryptoMaterialsManager",
-    "EncryptedDataKey",
-    "EncryptionClient",
-    "EncryptionMaterials",
-    "EncryptionMaterialsRequest",
-    "ErrorCode",
-    "LocalCryptoMaterialsCache",
-    "MessageHeader",
-    "RequiredEncryptionContextCMM",
-    "SealboxError",
-    "StreamDecryptor",
-    "StreamEncryptor",
-    "__version__",
-]
+
+def _homes() -> dict[str, str]:
+    """Each public name's home module, read once from the block above (with str methods
+    only: this file is the package's own source, present wherever it is installed)."""
+    global _HOMES
+    if _HOMES is None:
+        homes = {}
+        with open(__file__, encoding="utf-8") as source:
+            for line in source:
+                words = line.split()  # from HOME import NAME as NAME
+                if line.startswith("    from sealbox.") and words[2::2] == ["import", "as"]:
+                    homes[words[5]] = words[1]
+        _HOMES = homes  # whole, so that another thread never sees half of it
+    return _HOMES
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        if name in ("caching", "keyrings", "errors", "testing"):
-            return importlib.import_module(f"sealbox.{name}")
+    """A public name (imported from its home on first use), ``__all__``, or a submodule."""
+    from importlib import import_module
+
+    homes = _homes()
+    if name in homes:
+        value: object = getattr(import_module(homes[name]), name)
+    elif name == "__all__":
+        value = [*homes, "__version__"]
+    elif name in _SUBMODULES:
+        return import_module(f"sealbox.{name}")
+    else:
         raise AttributeError(f"module 'sealbox' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *_homes(), "__all__"})

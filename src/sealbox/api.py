@@ -12,12 +12,7 @@ from typing import Literal
 
 from sealbox._buffers import OutputBuffer
 from sealbox._source import Source, read_all
-from sealbox.cmm import (
-    CryptoMaterialsManager,
-    DefaultCryptoMaterialsManager,
-    EncryptionMaterialsRequest,
-    check_encrypt_policy,
-)
+from sealbox.cmm import CryptoMaterialsManager, as_materials_manager
 from sealbox.decryptor import MessageDecryptor
 from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor, check_frame_length
 from sealbox.errors import UsageError
@@ -31,26 +26,22 @@ from sealbox.streaming import StreamDecryptor, StreamEncryptor
 StreamMode = Literal["e", "encrypt", "d", "decrypt", "decrypt-unsigned"]
 
 
-def _materials_manager(
-    keyring: Keyring | None, materials_manager: CryptoMaterialsManager | None
-) -> CryptoMaterialsManager:
-    if (keyring is None) == (materials_manager is None):
-        raise UsageError("pass exactly one of keyring= or materials_manager=")
-    if keyring is not None:
-        return DefaultCryptoMaterialsManager(keyring=keyring)
-    assert materials_manager is not None
-    if not isinstance(materials_manager, CryptoMaterialsManager):
-        raise UsageError(f"{materials_manager!r} is not a materials manager")
-    return materials_manager
+#: the two ways to give the client its materials, named in the error when both or neither are
+_MATERIALS_PARAMETERS = "keyring= or materials_manager="
 
 
-def _caller_context(encryption_context: Mapping[str, str] | None) -> dict[str, str]:
+def _caller_context(
+    encryption_context: Mapping[str, str] | None, *, encrypting: bool
+) -> dict[str, str]:
+    """The caller's encryption context as a dict. One to be written into a message is
+    also checked for reserved keys and size; one given to decrypt is only compared."""
     if encryption_context is None:
         return {}
     if not isinstance(encryption_context, Mapping):
         raise UsageError("encryption_context must be a mapping of str to str")
     context = dict(encryption_context)
-    check_caller_context(context)
+    if encrypting:
+        check_caller_context(context)
     return context
 
 
@@ -102,22 +93,19 @@ class EncryptionClient:
         frame_length: int = DEFAULT_FRAME_LENGTH,
     ) -> tuple[bytes, MessageHeader]:
         """Encrypt ``source`` into one message; return ``(ciphertext, header)``."""
-        cmm = _materials_manager(keyring, materials_manager)
-        context = _caller_context(encryption_context)
+        cmm = as_materials_manager(
+            materials_manager=materials_manager, keyring=keyring, parameters=_MATERIALS_PARAMETERS
+        )
+        context = _caller_context(encryption_context, encrypting=True)
         _check_algorithm(algorithm)
         check_frame_length(frame_length)
         plaintext = memoryview(read_all(source))
-        materials = cmm.get_encryption_materials(
-            EncryptionMaterialsRequest(
-                encryption_context=context,
-                commitment_policy=self.commitment_policy,
-                algorithm=algorithm,
-                plaintext_length=len(plaintext),
-            )
-        )
-        check_encrypt_policy(self.commitment_policy, materials.algorithm)
         encryptor = MessageEncryptor(
-            materials=materials,
+            materials_manager=cmm,
+            commitment_policy=self.commitment_policy,
+            encryption_context=context,
+            algorithm=algorithm,
+            plaintext_length=len(plaintext),
             frame_length=frame_length,
             max_encrypted_data_keys=self.max_encrypted_data_keys,
         )
@@ -157,10 +145,14 @@ class EncryptionClient:
         _check_limit("max_body_length", max_body_length)
         _check_limit("max_header_size", max_header_size)
         decryptor = MessageDecryptor(
-            materials_manager=_materials_manager(keyring, materials_manager),
+            materials_manager=as_materials_manager(
+                materials_manager=materials_manager,
+                keyring=keyring,
+                parameters=_MATERIALS_PARAMETERS,
+            ),
             commitment_policy=self.commitment_policy,
             max_encrypted_data_keys=self.max_encrypted_data_keys,
-            encryption_context=_reproduced(encryption_context),
+            encryption_context=_caller_context(encryption_context, encrypting=False),
             max_body_length=max_body_length,
             max_header_size=max_header_size,
         )
@@ -202,7 +194,9 @@ class EncryptionClient:
         body of more than ``max_body_length`` bytes (``BODY_TOO_LARGE``), so its
         memory stays bounded whatever the message declares. None means no limit.
         """
-        cmm = _materials_manager(keyring, materials_manager)
+        cmm = as_materials_manager(
+            materials_manager=materials_manager, keyring=keyring, parameters=_MATERIALS_PARAMETERS
+        )
         if mode in ("e", "encrypt"):
             _refuse_options(
                 mode,
@@ -224,7 +218,7 @@ class EncryptionClient:
                 source=source,
                 materials_manager=cmm,
                 commitment_policy=self.commitment_policy,
-                encryption_context=_caller_context(encryption_context),
+                encryption_context=_caller_context(encryption_context, encrypting=True),
                 algorithm=algorithm,
                 frame_length=frame_length,
                 source_length=source_length,
@@ -240,7 +234,7 @@ class EncryptionClient:
                 source=source,
                 materials_manager=cmm,
                 commitment_policy=self.commitment_policy,
-                encryption_context=_reproduced(encryption_context),
+                encryption_context=_caller_context(encryption_context, encrypting=False),
                 max_encrypted_data_keys=self.max_encrypted_data_keys,
                 max_body_length=max_body_length,
                 max_header_size=max_header_size,
@@ -260,11 +254,3 @@ def _refuse_options(mode: str, **options: object) -> None:
     given = sorted(name for name, value in options.items() if value is not None)
     if given:
         raise UsageError(f"{', '.join(given)} do(es) not apply to mode={mode!r}; remove it")
-
-
-def _reproduced(encryption_context: Mapping[str, str] | None) -> dict[str, str]:
-    if encryption_context is None:
-        return {}
-    if not isinstance(encryption_context, Mapping):
-        raise UsageError("encryption_context must be a mapping of str to str")
-    return dict(encryption_context)

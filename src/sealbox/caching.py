@@ -151,7 +151,11 @@ class CachingCryptoMaterialsManager:
         self.max_messages_encrypted = max_messages_encrypted
         self.max_bytes_encrypted = max_bytes_encrypted
         self.partition_name = partition_name if partition_name is not None else str(uuid.uuid4())
-        self.backing_materials_manager = as_materials_manager(backing_materials_manager, keyring)
+        self.backing_materials_manager = as_materials_manager(
+            materials_manager=backing_materials_manager,
+            keyring=keyring,
+            parameters="underlying_cmm= or keyring=",
+        )
         self._partition = _sha512(self.partition_name.encode("utf-8"))
 
     # -- encryption -------------------------------------------------------------------------

@@ -182,17 +182,24 @@ class DefaultCryptoMaterialsManager:
 
 
 def as_materials_manager(
-    underlying_cmm: CryptoMaterialsManager | None, keyring: Keyring | None
+    *,
+    materials_manager: CryptoMaterialsManager | None,
+    keyring: Keyring | None,
+    parameters: str,
 ) -> CryptoMaterialsManager:
-    """The materials manager to wrap: exactly one of a CMM or a keyring (made a default CMM)."""
-    if (underlying_cmm is None) == (keyring is None):
-        raise UsageError("pass exactly one of underlying_cmm= or keyring=")
+    """Exactly one of a materials manager or a keyring (made a default CMM).
+
+    ``parameters`` names the caller's own two parameters for the error that
+    says to pass one, e.g. ``"keyring= or materials_manager="``.
+    """
+    if (materials_manager is None) == (keyring is None):
+        raise UsageError(f"pass exactly one of {parameters}")
     if keyring is not None:
         return DefaultCryptoMaterialsManager(keyring=keyring)
-    assert underlying_cmm is not None
-    if not isinstance(underlying_cmm, CryptoMaterialsManager):
-        raise UsageError(f"{underlying_cmm!r} is not a materials manager")
-    return underlying_cmm
+    assert materials_manager is not None
+    if not isinstance(materials_manager, CryptoMaterialsManager):
+        raise UsageError(f"{materials_manager!r} is not a materials manager")
+    return materials_manager
 
 
 class RequiredEncryptionContextCMM:
@@ -213,7 +220,11 @@ class RequiredEncryptionContextCMM:
         if not keys or not all(isinstance(k, str) for k in keys):
             raise UsageError("required_encryption_context_keys must be a non-empty set of str")
         self.required_encryption_context_keys = keys
-        self.underlying_cmm = as_materials_manager(underlying_cmm, keyring)
+        self.underlying_cmm = as_materials_manager(
+            materials_manager=underlying_cmm,
+            keyring=keyring,
+            parameters="underlying_cmm= or keyring=",
+        )
 
     def _missing(self, context: Mapping[str, str]) -> Sequence[str]:
         return sorted(self.required_encryption_context_keys - context.keys())

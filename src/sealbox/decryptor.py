@@ -4,7 +4,8 @@ This is the single place that composes decryption. :meth:`MessageDecryptor.step`
 consumes whatever complete pieces the given bytes hold and writes the
 plaintext it may release into ``out``:
 
-* nothing before the header tag, the commitment and the materials check out;
+* nothing before the header tag, the commitment and the materials check out
+  (:mod:`sealbox.header_check`);
 * a regular frame only after its own tag verifies;
 * the final frame (and a non-framed body) of a signed message only after the
   signature verifies; of an unsigned message after its tag verifies.
@@ -16,27 +17,20 @@ until the decryptor is done with them (they may be hashed on another thread).
 
 from __future__ import annotations
 
-import hmac
 import struct
 from collections.abc import Mapping
 from enum import Enum, auto
 
 from cryptography.exceptions import InvalidTag
 
-from sealbox.cmm import CryptoMaterialsManager, DecryptionMaterialsRequest, check_decrypt_policy
+from sealbox.cmm import CryptoMaterialsManager
 from sealbox.crypto.aead import GCM, frame_auth_failed
-from sealbox.crypto.hashing import BackgroundHasher
-from sealbox.crypto.kdf import derive_message_keys
+from sealbox.crypto.hashing import HASH_BATCH, BackgroundHasher
 from sealbox.crypto.signing import verify_digest
-from sealbox.encryptor import HASH_BATCH
 from sealbox.errors import (
-    AuthenticationError,
     ErrorCode,
-    LimitExceededError,
     MalformedMessageError,
     MessageError,
-    NoDecryptableKeyError,
-    PolicyError,
     truncated,
 )
 from sealbox.format.body import (
@@ -51,14 +45,13 @@ from sealbox.format.body import (
     SINGLE_BLOCK_LABEL,
     body_aad,
 )
-from sealbox.format.context import serialize_encryption_context
 from sealbox.format.header import (
     DEFAULT_MAX_HEADER_SIZE,
     MessageHeader,
-    ParsedHeader,
     parse_header,
 )
 from sealbox.format.suites import TAG_LENGTH, CommitmentPolicy, ContentType
+from sealbox.header_check import accept_header, body_too_large
 from sealbox.materials import DecryptionMaterials
 
 _U16 = struct.Struct(">H")
@@ -80,16 +73,6 @@ def _sequence_error(expected: int, found: int) -> MalformedMessageError:
         f"frames out of order: expected frame {expected}, found {found} "
         "(frames were dropped, duplicated or reordered)",
         code=ErrorCode.FRAME_SEQUENCE,
-    )
-
-
-def _body_too_large(what: str, limit: int) -> LimitExceededError:
-    return LimitExceededError(
-        f"the message's {what} is larger than max_body_length={limit} bytes; a frame "
-        "(or a non-framed body) is held in memory until its tag verifies, so Sealbox "
-        "refuses it before reading it. If you trust where the message came from, pass "
-        "a larger max_body_length= (command line: --max-length)",
-        code=ErrorCode.BODY_TOO_LARGE,
     )
 
 
@@ -132,10 +115,6 @@ class MessageDecryptor:
     @property
     def done(self) -> bool:
         return self._stage is _Stage.DONE
-
-    @property
-    def header_read(self) -> bool:
-        return self._stage is not _Stage.HEADER
 
     def wanted(self) -> int:
         """A good number of bytes to read next (frame-aligned once the header is known)."""
@@ -256,21 +235,16 @@ class MessageDecryptor:
             if error.code is ErrorCode.TRUNCATED and not eof:
                 return False
             raise
+        materials, gcm = accept_header(
+            parsed,
+            materials_manager=self._cmm,
+            commitment_policy=self._policy,
+            reproduced=self._reproduced,
+            unsigned_only=self._unsigned_only,
+            max_body_length=self._max_body,
+        )
         header = parsed.header
         algorithm = header.algorithm
-        if self._unsigned_only and algorithm.is_signing:
-            raise PolicyError(
-                f"the message is signed ({algorithm.name}) but unsigned-only decryption was "
-                "requested (mode='decrypt-unsigned' / --decrypt-unsigned); use mode='decrypt'",
-                code=ErrorCode.SIGNED_MESSAGE_FORBIDDEN,
-            )
-        check_decrypt_policy(self._policy, algorithm)
-        if self._max_body is not None and header.frame_length > self._max_body:
-            raise _body_too_large(f"frame length {header.frame_length}", self._max_body)
-        try:
-            materials, gcm = self._accept(parsed)
-        except (NoDecryptableKeyError, AuthenticationError) as error:
-            raise self._with_context_hint(error, header) from None
         self._gcm = gcm
         self.materials = materials
         self.header = header
@@ -287,54 +261,6 @@ class MessageDecryptor:
             self._aad_sequence_at = len(header.message_id) + len(REGULAR_FRAME_LABEL)
         self._in = parsed.length
         return True
-
-    def _accept(self, parsed: ParsedHeader) -> tuple[DecryptionMaterials, GCM]:
-        """Materials from the CMM, the key commitment and the header tag."""
-        header = parsed.header
-        algorithm = header.algorithm
-        materials = self._cmm.decrypt_materials(
-            DecryptionMaterialsRequest(
-                algorithm=algorithm,
-                encrypted_data_keys=header.encrypted_data_keys,
-                encryption_context=header.encryption_context,
-                commitment_policy=self._policy,
-                reproduced_encryption_context=self._reproduced,
-            )
-        )
-        assert materials.plaintext_data_key is not None
-        key, commitment = derive_message_keys(
-            algorithm, materials.plaintext_data_key, header.message_id
-        )
-        if algorithm.is_committing and not hmac.compare_digest(commitment, header.commitment):
-            raise AuthenticationError(
-                "key commitment mismatch: the data key does not commit to this message "
-                "(the message was altered or crafted to decrypt differently under other keys)",
-                code=ErrorCode.COMMITMENT_MISMATCH,
-            )
-        gcm = GCM(key)
-        context = materials.encryption_context
-        required = materials.required_encryption_context_keys
-        auth_only = serialize_encryption_context({k: context[k] for k in required})
-        gcm.decrypt(
-            parsed.auth_iv,
-            parsed.auth_tag,
-            parsed.body_bytes + auth_only,
-            code=ErrorCode.HEADER_AUTH_FAILED,
-        )
-        return materials, gcm
-
-    def _with_context_hint(self, error: MessageError, header: MessageHeader) -> MessageError:
-        """Say so when the caller's context names keys the message does not store."""
-        extra = sorted(set(self._reproduced) - set(header.encryption_context))
-        if not extra:
-            return error
-        hint = (
-            f"(the encryption context passed to decrypt has keys the message does not store: {extra}; "
-            "they only belong there if the message was written with a required-encryption-context CMM)"
-        )
-        hinted = error.with_hint(hint)
-        assert isinstance(hinted, MessageError)
-        return hinted
 
     # -- body -------------------------------------------------------------------
 
@@ -420,7 +346,7 @@ class MessageDecryptor:
                 code=ErrorCode.HEADER_INVALID,
             )
         if self._max_body is not None and length > self._max_body:
-            raise _body_too_large(f"non-framed content length {length}", self._max_body)
+            raise body_too_large(f"non-framed content length {length}", self._max_body)
         end = start + NON_FRAMED_HEADER + length + TAG_LENGTH
         if len(data) < end:
             return

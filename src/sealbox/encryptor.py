@@ -1,7 +1,8 @@
 """Write one message: header, frames, final frame, footer.
 
-This is the single place that composes encryption; the one-shot API and the
-encrypting stream both drive a :class:`MessageEncryptor`. Frames are written
+This is the single place that composes encryption, from asking the materials
+manager for materials to the signature; the one-shot API and the encrypting
+stream both drive a :class:`MessageEncryptor`. Frames are written
 many per call straight into the caller's buffer with one AES-GCM object per
 message, and for signed suites the written bytes are hashed on a second
 thread while the next batch is encrypted.
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 
+from sealbox.cmm import CryptoMaterialsManager, EncryptionMaterialsRequest, check_encrypt_policy
 from sealbox.crypto.aead import GCM
-from sealbox.crypto.hashing import BackgroundHasher
+from sealbox.crypto.hashing import HASH_BATCH, BackgroundHasher
 from sealbox.crypto.kdf import derive_message_keys
 from sealbox.crypto.signing import sign_digest
 from sealbox.errors import ErrorCode, LimitExceededError, UsageError
@@ -32,11 +35,10 @@ from sealbox.format.body import (
 )
 from sealbox.format.context import serialize_encryption_context
 from sealbox.format.header import MessageHeader, serialize_header_auth, serialize_header_body
-from sealbox.format.suites import IV_LENGTH, ContentType
+from sealbox.format.suites import IV_LENGTH, Algorithm, CommitmentPolicy, ContentType
 from sealbox.materials import EncryptionMaterials
 
 DEFAULT_FRAME_LENGTH = 4096
-HASH_BATCH = 1 << 18  # bytes of output handed to the hashing thread at a time
 
 _FRAME_PREFIX = struct.Struct(">IQI")  # sequence number, then the IV: 8 zero bytes ‖ sequence
 _FINAL_PREFIX = struct.Struct(">IIQII")  # marker, sequence, IV (8 zero bytes ‖ sequence), length
@@ -68,16 +70,31 @@ def _max_signature_length(materials: EncryptionMaterials) -> int:
 
 
 class MessageEncryptor:
-    """Encrypts one message in pieces. Use :meth:`header_bytes`, then
-    :meth:`encrypt_frames` any number of times, then :meth:`finish` once."""
+    """Encrypts one message in pieces under materials from ``materials_manager``.
+    Use :meth:`header_bytes`, then :meth:`encrypt_frames` any number of times,
+    then :meth:`finish` once."""
 
     def __init__(
         self,
         *,
-        materials: EncryptionMaterials,
+        materials_manager: CryptoMaterialsManager,
+        commitment_policy: CommitmentPolicy,
+        encryption_context: Mapping[str, str],
+        algorithm: Algorithm | None = None,
+        plaintext_length: int | None = None,
         frame_length: int = DEFAULT_FRAME_LENGTH,
         max_encrypted_data_keys: int | None = None,
     ) -> None:
+        materials = materials_manager.get_encryption_materials(
+            EncryptionMaterialsRequest(
+                encryption_context=encryption_context,
+                commitment_policy=commitment_policy,
+                algorithm=algorithm,
+                plaintext_length=plaintext_length,
+            )
+        )
+        # The manager may be the caller's own: check what it chose against the policy.
+        check_encrypt_policy(commitment_policy, materials.algorithm)
         check_frame_length(frame_length)
         edks = materials.encrypted_data_keys
         if max_encrypted_data_keys is not None and len(edks) > max_encrypted_data_keys:

@@ -10,13 +10,14 @@ message declares: larger declarations fail before their bytes are read.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections import deque
 from collections.abc import Iterator, Mapping
 
 from sealbox._buffers import OutputBuffer
 from sealbox._source import Source, open_reader
-from sealbox.cmm import CryptoMaterialsManager, EncryptionMaterialsRequest, check_encrypt_policy
+from sealbox.cmm import CryptoMaterialsManager
 from sealbox.decryptor import MessageDecryptor
 from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor
 from sealbox.errors import ErrorCode, UsageError
@@ -137,28 +138,19 @@ class StreamEncryptor(_MessageStream):
         max_encrypted_data_keys: int | None = None,
     ) -> None:
         super().__init__(source)
-        self._cmm = materials_manager
-        self._request = EncryptionMaterialsRequest(
-            encryption_context=encryption_context,
+        # Materials are asked for on the first read, so that their errors stick like any other.
+        self._begin = functools.partial(
+            MessageEncryptor,
+            materials_manager=materials_manager,
             commitment_policy=commitment_policy,
+            encryption_context=encryption_context,
             algorithm=algorithm,
             plaintext_length=source_length,
+            frame_length=frame_length,
+            max_encrypted_data_keys=max_encrypted_data_keys,
         )
-        self._frame_length = frame_length
-        self._max_edks = max_encrypted_data_keys
         self._encryptor: MessageEncryptor | None = None
         self._pending = b""  # plaintext shorter than a frame, waiting for more
-
-    def _start(self) -> MessageEncryptor:
-        materials = self._cmm.get_encryption_materials(self._request)
-        check_encrypt_policy(self._request.commitment_policy, materials.algorithm)
-        self._encryptor = MessageEncryptor(
-            materials=materials,
-            frame_length=self._frame_length,
-            max_encrypted_data_keys=self._max_edks,
-        )
-        self._push(self._encryptor.header_bytes)
-        return self._encryptor
 
     @property
     def header(self) -> MessageHeader:
@@ -171,7 +163,8 @@ class StreamEncryptor(_MessageStream):
     def _produce(self) -> None:
         encryptor = self._encryptor
         if encryptor is None:
-            self._start()
+            self._encryptor = self._begin()
+            self._push(self._encryptor.header_bytes)
             return
         frame = encryptor.frame_length
         chunk = self._reader.read(max(1, CHUNK_SIZE // frame) * frame - len(self._pending))

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from sealbox.crypto.aead import GCM
 from sealbox.crypto.kdf import hkdf
-from sealbox.crypto.signing import decode_point, p1363_to_der, verify_digest
+from sealbox.crypto.signing import decode_point, verify_digest
 from sealbox.errors import (
     AuthenticationError,
     ErrorCode,
@@ -113,6 +114,18 @@ ECDSA_CASES = [
     for encoding, suffix in (("der", ""), ("p1363", "_p1363"))
     for case in cases(f"ecdsa_{curve}_{digest}{suffix}_test")
 ]
+
+
+def p1363_to_der(curve: SignatureCurve, signature: bytes) -> bytes:
+    """Fixed-width ``r ‖ s`` (the p1363 files) → DER, the only encoding messages carry."""
+    width = curve.compressed_point_length - 1
+    if len(signature) != 2 * width:
+        raise UsageError(
+            f"a {curve.curve_name} r‖s signature is {2 * width} bytes, got {len(signature)}"
+        )
+    r = int.from_bytes(signature[:width], "big")
+    s = int.from_bytes(signature[width:], "big")
+    return encode_dss_signature(r, s)
 
 
 def test_ecdsa_counts() -> None:

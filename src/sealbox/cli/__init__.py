@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from sealbox.cli.parser import _Parser
+    from sealbox.cli.parsing import Parser
     from sealbox.errors import SealboxError
 
 
-def build_parser() -> _Parser:
+def build_parser() -> Parser:
     from sealbox.cli.parser import build_parser as build
 
     return build()

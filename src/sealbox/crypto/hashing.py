@@ -18,6 +18,7 @@ import threading
 from sealbox.crypto.aead import Buffer
 
 INLINE_LIMIT = 1 << 16
+HASH_BATCH = 1 << 18  # bytes the encryptor and decryptor hand to the hasher at a time
 _QUEUE_DEPTH = 8  # bounds the memory the caller can run ahead by
 
 

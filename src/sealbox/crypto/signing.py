@@ -1,4 +1,4 @@
-"""ECDSA message signatures and the point/signature codecs they need.
+"""ECDSA message signatures and the verification-key codecs they need.
 
 spec: data-format/message-footer.md, framework/transitive-requirements.md.
 The verification key travels in the encryption context as standard Base64 of
@@ -14,13 +14,9 @@ import binascii
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    Prehashed,
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from sealbox.errors import AuthenticationError, ErrorCode, MalformedMessageError, UsageError
+from sealbox.errors import AuthenticationError, ErrorCode, MalformedMessageError
 from sealbox.format.suites import SignatureCurve
 
 _CURVES: dict[SignatureCurve, ec.EllipticCurve] = {
@@ -31,7 +27,6 @@ _HASHES: dict[SignatureCurve, hashes.HashAlgorithm] = {
     SignatureCurve.P256: hashes.SHA256(),
     SignatureCurve.P384: hashes.SHA384(),
 }
-_ORDER_BYTES: dict[SignatureCurve, int] = {SignatureCurve.P256: 32, SignatureCurve.P384: 48}
 
 SigningKey = ec.EllipticCurvePrivateKey
 VerificationKey = ec.EllipticCurvePublicKey
@@ -89,27 +84,3 @@ def verify_digest(
             "the message signature did not verify (the message was altered)",
             code=ErrorCode.SIGNATURE_INVALID,
         ) from None
-
-
-def der_to_p1363(curve: SignatureCurve, signature: bytes) -> bytes:
-    """DER ``ECDSA-Sig-Value`` → fixed-width ``r ‖ s`` (as HSMs and JOSE use)."""
-    try:
-        r, s = decode_dss_signature(signature)
-    except ValueError:
-        raise UsageError("not a DER ECDSA signature") from None
-    width = _ORDER_BYTES[curve]
-    if not (0 < r < 1 << (8 * width) and 0 < s < 1 << (8 * width)):
-        raise UsageError(f"signature integers do not fit {width} bytes")
-    return r.to_bytes(width, "big") + s.to_bytes(width, "big")
-
-
-def p1363_to_der(curve: SignatureCurve, signature: bytes) -> bytes:
-    """Fixed-width ``r ‖ s`` → DER; the length must be exactly twice the order size."""
-    width = _ORDER_BYTES[curve]
-    if len(signature) != 2 * width:
-        raise UsageError(
-            f"a {curve.curve_name} r‖s signature is {2 * width} bytes, got {len(signature)}"
-        )
-    r = int.from_bytes(signature[:width], "big")
-    s = int.from_bytes(signature[width:], "big")
-    return encode_dss_signature(r, s)

@@ -20,8 +20,8 @@ SINGLE_BLOCK_LABEL = b"AWSKMSEncryptionClient Single Block"
 
 FINAL_FRAME_MARKER = 0xFFFFFFFF
 MAX_FRAME_COUNT = 0xFFFFFFFF  # the final frame's number is a u32 and cannot be the marker
-MAX_FRAME_LENGTH = 0xFFFFFFFF
-# The reference package cannot read frames above 2^31-1, so we do not write them.
+# The format allows frames up to 2^32-1, but the reference package cannot read
+# frames above 2^31-1, so we do not write them.
 MAX_ENCRYPT_FRAME_LENGTH = 0x7FFFFFFF
 MAX_NON_FRAMED_LENGTH = 2**36 - 32
 # Decrypt default for untrusted input: a frame (or a non-framed body) is held whole
@@ -34,7 +34,6 @@ REGULAR_FRAME_OVERHEAD = 4 + IV_LENGTH + TAG_LENGTH
 FINAL_FRAME_HEADER = 4 + 4 + IV_LENGTH + 4  # marker, seq, IV, content length
 FINAL_FRAME_OVERHEAD = FINAL_FRAME_HEADER + TAG_LENGTH
 NON_FRAMED_HEADER = IV_LENGTH + 8
-NON_FRAMED_OVERHEAD = NON_FRAMED_HEADER + TAG_LENGTH
 
 _AAD_TAIL = struct.Struct(">IQ")
 
@@ -42,11 +41,6 @@ _AAD_TAIL = struct.Struct(">IQ")
 def body_aad(message_id: bytes, label: bytes, sequence: int, content_length: int) -> bytes:
     """The AAD of one frame or of a non-framed body."""
     return message_id + label + _AAD_TAIL.pack(sequence, content_length)
-
-
-def frame_iv(sequence: int) -> bytes:
-    """Deterministic IV for frame ``sequence`` (non-framed bodies use sequence 1)."""
-    return sequence.to_bytes(IV_LENGTH, "big")
 
 
 def regular_frame_count(plaintext_length: int, frame_length: int) -> int:

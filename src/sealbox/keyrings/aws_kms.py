@@ -23,7 +23,7 @@ from typing import Any
 
 from sealbox.errors import ErrorCode, KeyringError, NoDecryptableKeyError, SealboxError, UsageError
 from sealbox.format.header import EncryptedDataKey
-from sealbox.keyrings.base import describe_edk
+from sealbox.keyrings.base import describe_edk, unchanged_if_decrypted
 from sealbox.keyrings.kms_clients import (
     ClientSupplier,
     DefaultClientSupplier,
@@ -202,11 +202,10 @@ class AwsKmsKeyring(_KmsKeyringBase):
             )
         return materials
 
+    @unchanged_if_decrypted
     def on_decrypt(
         self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
     ) -> DecryptionMaterials:
-        if materials.plaintext_data_key is not None:
-            return materials
         mine = set(self._all_keys)
         candidates = [
             (edk, found[0], found[1])
@@ -283,11 +282,10 @@ class AwsKmsDiscoveryKeyring(_KmsKeyringBase):
             code=ErrorCode.NO_ENCRYPTION_KEY,
         )
 
+    @unchanged_if_decrypted
     def on_decrypt(
         self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
     ) -> DecryptionMaterials:
-        if materials.plaintext_data_key is not None:
-            return materials
         candidates = []
         excluded = []
         for edk in encrypted_data_keys:

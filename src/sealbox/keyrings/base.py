@@ -5,7 +5,8 @@ spec: framework/keyring-interface.md. A keyring wraps the data key on encrypt
 of the message's encrypted data keys on decrypt.
 
 ``on_decrypt`` returns the materials unchanged if they already hold a data
-key; otherwise it returns them with the data key or raises
+key (Sealbox's keyrings say so with :func:`unchanged_if_decrypted`); otherwise
+it returns them with the data key or raises
 :class:`~sealbox.errors.NoDecryptableKeyError` whose ``causes`` say why each
 candidate failed. Failures to unwrap never reveal why a key did not decrypt
 beyond "did not decrypt".
@@ -13,9 +14,10 @@ beyond "did not decrypt".
 
 from __future__ import annotations
 
+import functools
 import struct
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from sealbox.errors import NoDecryptableKeyError
 from sealbox.format.header import EncryptedDataKey
@@ -25,6 +27,7 @@ from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 RESERVED_PROVIDER_PREFIX = "aws-kms"
 # what a raw AES keyring writes after the key name: tag length in bits, IV length
 _AES_INFO_TAIL = struct.pack(">II", TAG_LENGTH * 8, IV_LENGTH)
+_OnDecrypt = TypeVar("_OnDecrypt", bound=Callable[..., DecryptionMaterials])
 
 
 @runtime_checkable
@@ -38,6 +41,23 @@ class Keyring(Protocol):
     ) -> DecryptionMaterials:
         """Return ``materials`` with the plaintext data key, or raise NoDecryptableKeyError."""
         ...
+
+
+def unchanged_if_decrypted(on_decrypt: _OnDecrypt) -> _OnDecrypt:
+    """Wrap a keyring's ``on_decrypt`` with the interface's first rule: materials that
+    already hold a data key come back unchanged, and the keyring is not asked."""
+
+    @functools.wraps(on_decrypt)
+    def checked(
+        self: object,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: Sequence[EncryptedDataKey],
+    ) -> DecryptionMaterials:
+        if materials.plaintext_data_key is not None:
+            return materials
+        return on_decrypt(self, materials, encrypted_data_keys)
+
+    return cast(_OnDecrypt, checked)
 
 
 def _printable_text(data: bytes) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sealbox.errors import ErrorCode, KeyringError, NoDecryptableKeyError, SealboxError, UsageError
 from sealbox.format.header import EncryptedDataKey
-from sealbox.keyrings.base import Keyring
+from sealbox.keyrings.base import Keyring, unchanged_if_decrypted
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 
 
@@ -45,11 +45,10 @@ class MultiKeyring:
             materials = child.on_encrypt(materials)
         return materials
 
+    @unchanged_if_decrypted
     def on_decrypt(
         self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
     ) -> DecryptionMaterials:
-        if materials.plaintext_data_key is not None:
-            return materials
         causes: list[str | SealboxError] = []
         keyrings = [k for k in (self.generator, *self.children) if k is not None]
         for keyring in keyrings:

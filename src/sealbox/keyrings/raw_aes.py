@@ -18,7 +18,7 @@ from sealbox.errors import AuthenticationError, ErrorCode, NoDecryptableKeyError
 from sealbox.format.context import serialize_encryption_context
 from sealbox.format.header import EncryptedDataKey
 from sealbox.format.suites import IV_LENGTH, TAG_LENGTH
-from sealbox.keyrings.base import RESERVED_PROVIDER_PREFIX, no_match
+from sealbox.keyrings.base import RESERVED_PROVIDER_PREFIX, no_match, unchanged_if_decrypted
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 
 _INFO_TAIL = struct.Struct(">II")  # tag length in bits, IV length in bytes
@@ -79,11 +79,10 @@ class RawAESKeyring:
             return None
         return info[name_end + 8 :]
 
+    @unchanged_if_decrypted
     def on_decrypt(
         self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
     ) -> DecryptionMaterials:
-        if materials.plaintext_data_key is not None:
-            return materials
         # The reference authenticates the canonical (sorted) serialization here.
         aad = serialize_encryption_context(materials.encryption_context)
         tried = 0

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sealbox.errors import ErrorCode, KeyringError, NoDecryptableKeyError, UsageError
 from sealbox.format.header import EncryptedDataKey
-from sealbox.keyrings.base import no_match
+from sealbox.keyrings.base import no_match, unchanged_if_decrypted
 from sealbox.keyrings.raw_aes import check_namespace
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 
@@ -141,11 +141,10 @@ class RawRSAKeyring:
             EncryptedDataKey(self.key_namespace, self._name, ciphertext)
         )
 
+    @unchanged_if_decrypted
     def on_decrypt(
         self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
     ) -> DecryptionMaterials:
-        if materials.plaintext_data_key is not None:
-            return materials
         candidates = [
             edk
             for edk in encrypted_data_keys
