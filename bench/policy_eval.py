@@ -20,12 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sealbox.server.access.policy_language import (
-    KEY_POLICY_MAX_BYTES,
-    Policy,
-    Request,
-    encryption_context_keys,
-)
+from sealbox.server.access.conditions import encryption_context_keys
+from sealbox.server.access.policy_language import KEY_POLICY_MAX_BYTES, Policy, Request
 
 VALUE_SIZE = 8192
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

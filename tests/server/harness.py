@@ -105,7 +105,9 @@ class InProcessServer:
         )
 
     def delete_user_policy(self, account: str, user: str, name: str) -> None:
-        assert self.service.store.delete_user_policy(account, user, name)
+        store = self.service.store
+        with store.write() as connection:
+            assert store.identities.delete_user_policy(account, user, name, connection)
 
 
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:

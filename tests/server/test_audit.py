@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 
 from sealbox.server.audit.records import MAX_RECORD
 from sealbox.server.clock import ManualClock
-from sealbox.server.store.repository import AuditAppender, Store
+from sealbox.server.store.audit_rows import AuditAppender
+from sealbox.server.store.repository import Store
 from tests.server.harness import (
     DEV_ACCOUNT,
     OTHER_ACCOUNT,
@@ -34,7 +35,7 @@ DAY = 86400.0
 
 
 def records(store: Store) -> list[dict[str, Any]]:
-    return [json.loads(row.record) for row in store.audit_rows()]
+    return [json.loads(row.record) for row in store.audit.rows()]
 
 
 def sealbox(*args: str) -> subprocess.CompletedProcess[str]:
@@ -165,7 +166,7 @@ def test_a_randomized_run_is_recorded_one_to_one_without_secrets(server: InProce
         assert record["sourceIPAddress"] == "127.0.0.1"
 
     # nothing secret in the log: no plaintext, data key, blob or secret key, in any encoding
-    text = "\n".join(row.record for row in server.service.store.audit_rows())
+    text = "\n".join(row.record for row in server.service.store.audit.rows())
     for secret in secrets:
         for encoded in (secret, base64.b64encode(secret), secret.hex().encode()):
             assert encoded.decode("latin-1") not in text
@@ -234,9 +235,8 @@ def test_service_events_are_recorded(server: InProcessServer, kms: Any, clock: M
     kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
     clock.advance(91 * DAY)
     kms.encrypt(KeyId=key, Plaintext=b"finds the rotation due")
-    from sealbox.server import lifecycle
 
-    lifecycle.sweep(server.service)
+    server.service.sweep()
     events = [r for r in records(server.service.store) if r["eventType"] == "AwsServiceEvent"]
     assert [(r["eventName"], r["resources"][0]["ARN"]) for r in events] == [
         ("RotateKey", key),
@@ -264,7 +264,7 @@ def test_a_failing_audit_sink_fails_every_request(
         raise OSError("disk full")
 
     # both ways records reach the database: inside a state change's transaction, and batched
-    monkeypatch.setattr(server.service.store, "append_audit", broken)
+    monkeypatch.setattr(server.service.store.audit, "append", broken)
     monkeypatch.setattr(AuditAppender, "append", broken)
     for call, kwargs in [
         (kms.encrypt, {"KeyId": key, "Plaintext": b"must not be answered"}),

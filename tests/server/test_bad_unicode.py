@@ -18,7 +18,7 @@ from sealbox.server.audit import AuditFailure, verify
 from sealbox.server.audit.checkpoint import CHECKPOINT_DIR
 from sealbox.server.audit.records import service_event
 from sealbox.server.service import KmsService
-from sealbox.server.store.repository import AuditAppender
+from sealbox.server.store.audit_rows import AuditAppender
 from tests.server.harness import OTHER_ACCOUNT, InProcessServer, RawClient, build_service
 
 SURROGATE = "a string holds a lone UTF-16 surrogate, which is not Unicode text."
@@ -87,7 +87,7 @@ def test_unreadable_bodies_are_refused_and_audited(
         assert (status, answer) == (400, {"__type": "SerializationException", "message": message})
         recorded = [
             json.loads(row.record)
-            for row in server.service.store.audit_rows()
+            for row in server.service.store.audit.rows()
             if headers["x-amzn-requestid"] in row.record
         ]
         assert [(r["eventName"], r["errorCode"]) for r in recorded] == [
@@ -180,7 +180,7 @@ def test_an_unencodable_record_fails_only_itself(tmp_path: Path) -> None:
         unencodable = {**_event(2), "additionalEventData": {"value": object()}}
         outcomes = _append_all(service, [_event(1), unencodable, _event(3), _event(4)])
         assert outcomes == ["ok", "failed", "ok", "ok"]
-        written = [json.loads(r.record)["eventTime"] for r in service.store.audit_rows()]
+        written = [json.loads(r.record)["eventTime"] for r in service.store.audit.rows()]
         assert written == [_event(n)["eventTime"] for n in (1, 3, 4)]
     finally:
         _close(service)

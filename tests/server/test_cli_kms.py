@@ -54,7 +54,7 @@ def sealbox(
 
 
 def count(server: InProcessServer, event_name: str) -> int:
-    return sum(1 for _ in server.service.store.query_audit(event_name=event_name))
+    return sum(1 for _ in server.service.store.audit.query(event_name=event_name))
 
 
 def test_encrypt_by_alias_decrypt_by_arn_or_discovery(

@@ -216,6 +216,25 @@ def test_printed_admin_prefix_creates_a_key_the_dev_server_accepts(
         assert dev.decrypt(CiphertextBlob=blob)["Plaintext"] == b"alice"
     finally:
         dev.close()
+    # The seed went through the request path: the dev user's CreateKey and CreateAlias
+    # are in the audit trail like anyone's requests.
+    queried = subprocess.run(
+        [sys.executable, "-m", "sealbox", "audit", "query", *words[2:], "--since", "2000-01-01"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+        check=True,
+    )
+    seeded = [
+        (record["eventName"], record["userIdentity"]["arn"])
+        for record in map(json.loads, queried.stdout.splitlines())
+        if record["eventName"] in ("CreateKey", "CreateAlias")
+    ]
+    assert seeded == [
+        ("CreateKey", "arn:aws:iam::111122223333:user/dev"),
+        ("CreateAlias", "arn:aws:iam::111122223333:user/dev"),
+    ]
     assert run.stop() == 0
 
 

@@ -45,10 +45,10 @@ class LimitedServer:
     test can read the store), with the given limits."""
 
     def __init__(
-        self, service: KmsService, limits: limits.Limits, *, body_timeout: float = 10.0
+        self, service: KmsService, chosen: limits.Limits, *, body_timeout: float = 10.0
     ) -> None:
         self.service = service
-        limits.configure(limits)
+        limits.configure(chosen)
         self.app = KmsApp(service, sweep_seconds=3600.0, body_timeout=body_timeout)
         config = uvicorn.Config(
             self.app,
@@ -87,7 +87,7 @@ class LimitedServer:
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         """(encoded size, record) of every audit record so far."""
-        rows = list(self.service.store.audit_rows())
+        rows = list(self.service.store.audit.rows())
         return [(len(row.record), json.loads(row.record)) for row in rows]
 
     def record_of(self, request_id: str) -> tuple[int, dict[str, Any]]:

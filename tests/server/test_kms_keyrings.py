@@ -46,12 +46,12 @@ def supplier(server: InProcessServer, credentials: Credentials) -> Any:
 
 def decrypt_calls(server: InProcessServer) -> list[str]:
     """The keyId of every Decrypt request the service answered, in order."""
-    rows = server.service.store.query_audit(event_name="Decrypt")
+    rows = server.service.store.audit.query(event_name="Decrypt")
     return [json.loads(row.record)["requestParameters"]["keyId"] for row in rows]
 
 
 def event_count(server: InProcessServer, event_name: str) -> int:
-    return sum(1 for _ in server.service.store.query_audit(event_name=event_name))
+    return sum(1 for _ in server.service.store.audit.query(event_name=event_name))
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_the_encryption_context_is_bound_by_kms(
     keyring = AwsKmsKeyring(generator_key_id=keys["east"], client_supplier=supplier(server, alice))
     _, header = client.encrypt(source=b"x", keyring=keyring, encryption_context={"tenant": "a"})
     generated = json.loads(
-        next(server.service.store.query_audit(event_name="GenerateDataKey")).record
+        next(server.service.store.audit.query(event_name="GenerateDataKey")).record
     )
     sent = generated["requestParameters"]["encryptionContext"]
     assert sent["tenant"] == "a" and "aws-crypto-public-key" in sent

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from sealbox.server import lifecycle
 from sealbox.server.clock import ManualClock
 from tests.server.harness import OTHER_ACCOUNT, InProcessServer, error_of
 
@@ -237,7 +236,7 @@ def test_key_is_really_deleted_after_the_window(
     )
     assert key["KeyId"] not in {k["KeyId"] for k in kms.list_keys()["Keys"]}
     assert "alias/doomed" not in {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
-    assert server.service.store.get_key(key["KeyId"]) is None
+    assert server.service.store.keys.get_key(key["KeyId"]) is None
 
 
 def test_idle_service_deletes_due_keys(
@@ -247,8 +246,8 @@ def test_idle_service_deletes_due_keys(
     for key in keys[:2]:
         kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     clock.advance(8 * 86400)
-    assert lifecycle.sweep(server.service) == 2  # what the periodic sweeper runs
-    assert [server.service.store.get_key(k) is None for k in keys] == [True, True, False]
+    assert server.service.sweep() == 2  # what the periodic sweeper runs
+    assert [server.service.store.keys.get_key(k) is None for k in keys] == [True, True, False]
 
 
 def test_aliases(kms: Any) -> None:

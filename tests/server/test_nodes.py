@@ -19,7 +19,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from sealbox.server import lifecycle
 from sealbox.server.audit.checkpoint import CHECKPOINT_DIR
 from sealbox.server.store.repository import Store
 from tests.postgres import PostgresCluster
@@ -139,9 +138,15 @@ def test_a_change_on_one_node_is_in_force_on_the_other_at_once(
     try:
         for _ in range(ROUNDS):
             bob_on_b.list_keys()  # cached as valid on B
-            assert store.set_access_key_status(bob.access_key_id, "Inactive")
+            with store.write() as connection:
+                assert store.identities.set_access_key_status(
+                    bob.access_key_id, "Inactive", connection
+                )
             assert error_of(bob_on_b.list_keys)[0] == "UnrecognizedClientException"
-            assert store.set_access_key_status(bob.access_key_id, "Active")
+            with store.write() as connection:
+                assert store.identities.set_access_key_status(
+                    bob.access_key_id, "Active", connection
+                )
             checks += 1
     finally:
         store.close()
@@ -212,17 +217,15 @@ def test_background_work_runs_once_across_nodes(tmp_path: Path, postgres: Postgr
         kms.schedule_key_deletion(KeyId=arns[0], PendingWindowInDays=7)
         clock.advance(91 * 86400)
         swept: list[int] = []
-        threads = [
-            threading.Thread(target=lambda s=s: swept.append(lifecycle.sweep(s))) for s in services
-        ]
+        threads = [threading.Thread(target=lambda s=s: swept.append(s.sweep())) for s in services]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         rotations = [
-            json.loads(r.record) for r in services[1].store.query_audit(event_name="RotateKey")
+            json.loads(r.record) for r in services[1].store.audit.query(event_name="RotateKey")
         ]
-        deletions = list(services[1].store.query_audit(event_name="DeleteKey"))
+        deletions = list(services[1].store.audit.query(event_name="DeleteKey"))
         assert len(rotations) == 19 and len(deletions) == 1
         assert sorted(r["resources"][0]["ARN"] for r in rotations) == sorted(arns[1:])
         for arn in arns[1:]:

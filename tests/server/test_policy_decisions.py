@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sealbox.server.access.authorization import condition_keys, decide
+from sealbox.server.access.conditions import ContextValue
 from sealbox.server.access.grant_rules import Grant
-from sealbox.server.access.policy_language import ContextValue, Policy
+from sealbox.server.access.policy_language import Policy
 from sealbox.server.access.principals import Principal
 from sealbox.server.errors import AccessDeniedException
 

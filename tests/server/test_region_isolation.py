@@ -275,6 +275,6 @@ def test_the_regions_setting_holds_for_keys_named_by_arn(
     assert error_of(away.describe_key, KeyId=arn)[0] == "InvalidSignatureException"
     assert error_of(home.encrypt, KeyId=arn, Plaintext=b"x") == MISSING
     assert error_of(home.schedule_key_deletion, KeyId=arn) == MISSING
-    record = server.service.store.get_key(arn.rsplit("/", 1)[1])
+    record = server.service.store.keys.get_key(arn.rsplit("/", 1)[1])
     assert record is not None and record.key_state == "Enabled"
     assert json.loads(record.policy)["Statement"]  # untouched, still the default policy

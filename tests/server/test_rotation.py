@@ -153,22 +153,22 @@ def test_automatic_rotation_happens_while_idle_and_across_restarts(
     kms.enable_key_rotation(KeyId=arn, RotationPeriodInDays=90)
     before = current_material(kms, arn)
     clock.advance(91 * DAY)
-    assert lifecycle.sweep(server.service) == 1  # what the periodic sweeper runs, no request needed
-    rotations = server.service.store.materials(arn.rsplit("/", 1)[1])
+    assert server.service.sweep() == 1  # what the periodic sweeper runs, no request needed
+    rotations = server.service.store.keys.materials(arn.rsplit("/", 1)[1])
     assert [m.rotation_type for m in rotations] == [None, "AUTOMATIC"]
-    assert lifecycle.sweep(server.service) == 0  # not due again for 90 days
+    assert server.service.sweep() == 0  # not due again for 90 days
     server.stop()
 
     # Due while the service was stopped: a new service makes it on start's first sweep.
     clock.advance(91 * DAY)
     restarted = build_service(tmp_path, clock, database)
-    assert lifecycle.sweep(restarted) == 1
-    assert [m.rotation_type for m in restarted.store.materials(arn.rsplit("/", 1)[1])] == [
+    assert restarted.sweep() == 1
+    assert [m.rotation_type for m in restarted.store.keys.materials(arn.rsplit("/", 1)[1])] == [
         None,
         "AUTOMATIC",
         "AUTOMATIC",
     ]
-    assert before in {m.material_id for m in restarted.store.materials(arn.rsplit("/", 1)[1])}
+    assert before in {m.material_id for m in restarted.store.keys.materials(arn.rsplit("/", 1)[1])}
     restarted.close()
 
 

@@ -71,14 +71,14 @@ class KeepAlive:
 def lookups(server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The access key ids the service looks up in its store, in order."""
     seen: list[str] = []
-    store = server.service.store
-    original = store.get_access_key
+    identities = server.service.store.identities
+    original = identities.get_access_key
 
     def counting(key_id: str) -> Any:
         seen.append(key_id)
         return original(key_id)
 
-    monkeypatch.setattr(store, "get_access_key", counting)
+    monkeypatch.setattr(identities, "get_access_key", counting)
     return seen
 
 

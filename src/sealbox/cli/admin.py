@@ -158,7 +158,7 @@ def run_create_access_key(args: argparse.Namespace) -> int:
 def run_list_access_keys(args: argparse.Namespace) -> int:
     store, _ = _open(args)
     try:
-        records = store.access_keys(args.account)
+        records = store.identities.access_keys(args.account)
     finally:
         store.close()
     _print(
@@ -183,8 +183,10 @@ def run_list_access_keys(args: argparse.Namespace) -> int:
 def run_update_access_key(args: argparse.Namespace) -> int:
     parameters = {"accessKeyId": args.access_key_id, "status": args.status}
     with _audited(args) as session:
-        with session.audit.change("UpdateAccessKey", parameters):
-            if not session.store.set_access_key_status(args.access_key_id, args.status):
+        with session.audit.change("UpdateAccessKey", parameters), session.store.write() as tx:
+            if not session.store.identities.set_access_key_status(
+                args.access_key_id, args.status, tx
+            ):
                 raise UsageError(f"no access key {args.access_key_id}")
         _note_if_unserved(session)
     return 0
@@ -192,8 +194,11 @@ def run_update_access_key(args: argparse.Namespace) -> int:
 
 def run_delete_access_key(args: argparse.Namespace) -> int:
     with _audited(args) as session:
-        with session.audit.change("DeleteAccessKey", {"accessKeyId": args.access_key_id}):
-            if not session.store.delete_access_key(args.access_key_id):
+        with (
+            session.audit.change("DeleteAccessKey", {"accessKeyId": args.access_key_id}),
+            session.store.write() as tx,
+        ):
+            if not session.store.identities.delete_access_key(args.access_key_id, tx):
                 raise UsageError(f"no access key {args.access_key_id}")
         _note_if_unserved(session)
     return 0
@@ -229,7 +234,7 @@ def run_put_user_policy(args: argparse.Namespace) -> int:
 def run_list_user_policies(args: argparse.Namespace) -> int:
     store, _ = _open(args)
     try:
-        policies = store.user_policies(args.account, args.user)
+        policies = store.identities.user_policies(args.account, args.user)
     finally:
         store.close()
     _print(
@@ -244,8 +249,13 @@ def run_list_user_policies(args: argparse.Namespace) -> int:
 def run_delete_user_policy(args: argparse.Namespace) -> int:
     parameters = {"accountId": args.account, "userName": args.user, "policyName": args.policy_name}
     with _audited(args) as session:
-        with session.audit.change("DeleteUserPolicy", parameters, account=args.account):
-            if not session.store.delete_user_policy(args.account, args.user, args.policy_name):
+        with (
+            session.audit.change("DeleteUserPolicy", parameters, account=args.account),
+            session.store.write() as tx,
+        ):
+            if not session.store.identities.delete_user_policy(
+                args.account, args.user, args.policy_name, tx
+            ):
                 raise UsageError(
                     f"user {args.user} in {args.account} has no policy {args.policy_name}"
                 )
@@ -303,8 +313,8 @@ def _audit_restore(config: Any, store: Any, root_key: Any, path: Path, rows: int
 
     ensure_audit_key(store, root_key)  # a backup from before store identities gets one
     heads = []
-    for chain in store.audit_chains():
-        head = store.audit_head(chain)
+    for chain in store.audit.chains():
+        head = store.audit.head(chain)
         if head is not None:
             heads.append({"chain": chain, "seq": head[0], "mac": head[1].hex()})
     audit = AdminAudit(store, root_key, config.data_dir / CHECKPOINT_DIR)

@@ -82,19 +82,19 @@ def _alias_target(store: Any, given: str) -> str:
     """The ARN of the key alias ``given`` (alias/NAME or an alias ARN) names now. An alias
     is per account and region: a bare name in more than one is refused, as is a name not
     in the store (searching for it would silently find nothing)."""
-    from sealbox.server.store.records import key_arn
+    from sealbox.server.arn import key_arn, parse_kms_arn
 
     if given.startswith("alias/"):
-        found = store.aliases_named(given)
+        found = store.keys.aliases_named(given)
         if len(found) > 1:
             where = ", ".join(f"{a.account} in {a.region}" for a in found)
             raise UsageError(
                 f"{given} exists in {len(found)} accounts or regions ({where}); give its alias "
                 f"ARN (arn:aws:kms:REGION:ACCOUNT:{given}) or the key's id or ARN"
             )
-    else:  # arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME
-        parts = given.split(":", 5)
-        alias = store.get_alias(parts[4], parts[3], parts[5]) if len(parts) == 6 else None
+    else:
+        arn = parse_kms_arn(given)
+        alias = store.keys.get_alias(arn.account, arn.region, arn.resource) if arn else None
         found = [] if alias is None else [alias]
     if not found:
         raise UsageError(
@@ -111,7 +111,7 @@ def _is_alias(key: str) -> bool:
 def run_query(args: argparse.Namespace) -> int:
     """Matching records, filtered on the records themselves; exit 1 if a row's indexed
     columns disagree with its record (an edit `audit verify` locates)."""
-    from sealbox.server.audit.records import INDEXED, indexed
+    from sealbox.server.store.audit_rows import INDEXED, indexed
 
     config = _config(args)
     since, until = _moment(args.since, "--since"), _moment(args.until, "--until")
@@ -121,7 +121,7 @@ def run_query(args: argparse.Namespace) -> int:
     try:
         if args.key_id is not None and _is_alias(args.key_id):
             args.key_id = _alias_target(store, args.key_id)
-        for row in store.query_audit(
+        for row in store.audit.query(
             event_name=args.event_name,
             principal=args.principal,
             error_code=args.error_code,

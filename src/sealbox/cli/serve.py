@@ -110,13 +110,11 @@ def _seed_dev(config: Any) -> DevSeed:
     """The development account's admin access key and the key behind DEV_ALIAS: created on
     the first start, found again on the next ones (a persistent instance keeps them)."""
     from sealbox.server.bootstrap import open_service
-    from sealbox.server.service import Caller
 
     service = open_service(config)
     try:
         principal = _dev_principal(service)
-        caller = Caller(principal, DEV_REGION, "dev-seed")
-        metadata = _dev_key(service, caller)
+        metadata = _dev_key(service, principal)
         return DevSeed(
             principal.access_key_id, principal.secret, metadata["Arn"], metadata["KeyState"]
         )
@@ -132,7 +130,7 @@ def _dev_principal(service: Any) -> Any:
     from sealbox.server.access.principals import create_access_key, unwrap_principal
 
     root_key = service.require_unsealed()
-    for record in service.store.access_keys(DEV_ACCOUNT):
+    for record in service.store.identities.access_keys(DEV_ACCOUNT):
         if record.user_name == DEV_USER and record.status == "Active" and record.admin:
             return unwrap_principal(record, root_key)
     created = create_access_key(
@@ -143,29 +141,39 @@ def _dev_principal(service: Any) -> Any:
         admin=True,
         now=service.clock.now(),
     )
-    record = service.store.get_access_key(created.access_key_id)
+    record = service.store.identities.get_access_key(created.access_key_id)
     assert record is not None
     return unwrap_principal(record, root_key)
 
 
-def _dev_key(service: Any, caller: Any) -> dict[str, Any]:
-    """The key behind DEV_ALIAS, created (with the alias) if the alias does not exist."""
-    from sealbox.server.errors import NotFoundException
-    from sealbox.server.operations import load_all
+def _dev_key(service: Any, principal: Any) -> dict[str, Any]:
+    """The key behind DEV_ALIAS, created (with the alias) if the alias does not exist.
+    Through the dispatcher, as the dev user's requests: authorized and audited like any."""
+    import asyncio
+    import json
 
-    operations = load_all()
-    try:
-        metadata: dict[str, Any] = operations["DescribeKey"](service, caller, {"KeyId": DEV_ALIAS})[
-            "KeyMetadata"
-        ]
-        return metadata
-    except NotFoundException:
-        pass
-    created = operations["CreateKey"](service, caller, {"Description": "Sealbox development key"})
-    metadata = created["KeyMetadata"]
-    operations["CreateAlias"](
-        service, caller, {"AliasName": DEV_ALIAS, "TargetKeyId": metadata["KeyId"]}
-    )
+    from sealbox.server.bootstrap import StartupError
+    from sealbox.server.dispatch import Dispatcher
+
+    dispatcher = Dispatcher(service)
+
+    def call(operation: str, params: dict[str, Any], *, missing: bool = False) -> Any:
+        response = asyncio.run(dispatcher.handle_as(principal, DEV_REGION, operation, params))
+        answer = json.loads(response.body)
+        if response.status == 200:
+            return answer
+        if missing and answer["__type"] == "NotFoundException":
+            return None
+        raise StartupError(
+            f"cannot seed the development key: {operation} failed with "
+            f"{answer['__type']}: {answer['message']}"
+        )
+
+    described = call("DescribeKey", {"KeyId": DEV_ALIAS}, missing=True)
+    if described is not None:
+        return dict(described["KeyMetadata"])
+    metadata = dict(call("CreateKey", {"Description": "Sealbox development key"})["KeyMetadata"])
+    call("CreateAlias", {"AliasName": DEV_ALIAS, "TargetKeyId": metadata["KeyId"]})
     return metadata
 
 

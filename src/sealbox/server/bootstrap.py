@@ -41,7 +41,7 @@ def has_access_keys(config: ServerConfig) -> bool:
     """Whether anyone can call the service yet (a new store has no access key)."""
     store = open_store(config)
     try:
-        return bool(store.access_keys())
+        return bool(store.identities.access_keys())
     finally:
         store.close()
 
@@ -89,6 +89,4 @@ def open_service(config: ServerConfig, clock: Clock | None = None) -> KmsService
         return KmsService(
             store=store, root_key=None, clock=clock, settings=settings, sealed_reason=error.message
         )
-    service = KmsService(store=store, root_key=root_key, clock=clock, settings=settings)
-    service.audit = audit
-    return service
+    return KmsService(store=store, root_key=root_key, clock=clock, settings=settings, audit=audit)

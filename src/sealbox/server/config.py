@@ -76,13 +76,6 @@ class ServerConfig:
             values["regions"] = tuple(values["regions"])
         return cls(**values)
 
-    def redacted(self) -> dict[str, Any]:
-        """For logs: the database URL's password is left out; nothing else here is secret."""
-        values: dict[str, Any] = json.loads(self.to_json())
-        if self.database:
-            values["database"] = redact_url(self.database)
-        return values
-
 
 def redact_url(url: str) -> str:
     """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""

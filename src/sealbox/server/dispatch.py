@@ -16,6 +16,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,48 +29,24 @@ from sealbox.server.access.throttle import Throttle
 from sealbox.server.audit import REFUSED, AuditFailure, AuditLog
 from sealbox.server.audit import records as audit_records
 from sealbox.server.errors import (
+    UNEXPECTED,
     KmsError,
+    KMSInternalException,
     UnknownOperationException,
     UnrecognizedClientException,
 )
 from sealbox.server.jsonbody import strict_loads
-from sealbox.server.operations import Handler, load_all
+from sealbox.server.operations import load_all
+from sealbox.server.operations.table import Handler, Operation
 from sealbox.server.service import Caller, KmsService
 
 TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
-INTERNAL = "An internal error occurred. Try again; if it persists, see the service log."
+IN_PROCESS_AGENT = "sealbox (in-process)"
 # Client-chosen text in an audit record is clipped, so a record stays small whatever a
 # request carries (error messages may quote a header or a member).
 MAX_AUDIT_FIELD = 64
 MAX_AUDIT_MESSAGE = 512
-
-# Operations that change the store: each runs in one transaction with its audit record.
-MUTATING = frozenset(
-    {
-        "CreateKey",
-        "EnableKey",
-        "DisableKey",
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "UpdateKeyDescription",
-        "CreateAlias",
-        "UpdateAlias",
-        "DeleteAlias",
-        "TagResource",
-        "UntagResource",
-        "EnableKeyRotation",
-        "DisableKeyRotation",
-        "RotateKeyOnDemand",
-        "GetParametersForImport",
-        "ImportKeyMaterial",
-        "DeleteImportedKeyMaterial",
-        "PutKeyPolicy",
-        "CreateGrant",
-        "RetireGrant",
-        "RevokeGrant",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +102,7 @@ class _Exchange:
     params: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     error: KmsError | None = None
+    read_only: bool = True  # the operation named does not change state (or none is named)
 
 
 class Dispatcher:
@@ -136,7 +114,7 @@ class Dispatcher:
     ) -> None:
         self.service = service
         self.throttle = throttle
-        self.operations: dict[str, Handler] = load_all()
+        self.operations: dict[str, Operation] = load_all()
         self.pool = pool or workpool.WorkPool()
 
     @property
@@ -144,27 +122,51 @@ class Dispatcher:
         return self.service.audit
 
     async def handle(self, http: HttpRequest) -> HttpResponse:
+        """One request from a client: authenticated by its SigV4 signature."""
+        exchange = self._exchange(http)
+        return await self._complete(exchange, lambda: self._authenticate(exchange))
+
+    async def handle_as(
+        self, principal: Principal, region: str, operation: str, params: dict[str, Any]
+    ) -> HttpResponse:
+        """A request the process makes itself on behalf of ``principal`` (``serve --dev``
+        seeds its key so): no signature to check, and otherwise the path every request
+        takes: throttling, validation, authorization, the audit record, the transaction."""
+        headers = [("x-amz-target", TARGET_PREFIX + operation), ("user-agent", IN_PROCESS_AGENT)]
+        http = HttpRequest("POST", "/", "", headers, json.dumps(params).encode(), "127.0.0.1")
+        exchange = self._exchange(http)
+
+        def identified() -> None:
+            exchange.principal, exchange.region = principal, region
+
+        return await self._complete(exchange, identified)
+
+    def _exchange(self, http: HttpRequest) -> _Exchange:
         request = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
-        exchange = _Exchange(
+        operation = self.operations.get(self._name(request.header("x-amz-target")) or "")
+        return _Exchange(
             http,
             request,
             str(uuid.uuid4()),
             time.perf_counter(),
-            self._name(request.header("x-amz-target")) or "unknown",
+            operation.name if operation else "unknown",
+            read_only=operation is None or not operation.mutating,
         )
+
+    async def _complete(self, exchange: _Exchange, identify: Callable[[], None]) -> HttpResponse:
         try:
-            handler = self._prepare(exchange)
-            with workpool.providing(await self._offload(exchange)):
-                if exchange.operation in MUTATING:
-                    self._mutate(exchange, handler)
+            operation = self._prepare(exchange, identify)
+            with workpool.providing(await self._offload(exchange, operation)):
+                if operation.mutating:
+                    self._mutate(exchange, operation.handler)
                     return self._answer(exchange)
                 assert exchange.caller is not None and exchange.params is not None
-                exchange.result = handler(self.service, exchange.caller, exchange.params)
+                exchange.result = operation.handler(self.service, exchange.caller, exchange.params)
         except KmsError as error:
             exchange.error = error
         except Exception:
             logs.SERVICE.exception("internal error while handling %s", exchange.operation)
-            exchange.error = KmsError(INTERNAL)
+            exchange.error = KMSInternalException(UNEXPECTED)
         if self.audit is not None:
             try:
                 await self.audit.append(self._record(exchange))
@@ -172,19 +174,24 @@ class Dispatcher:
                 exchange.result, exchange.error = None, failure
         return self._answer(exchange)
 
-    def _prepare(self, exchange: _Exchange) -> Handler:
-        """Authenticate, throttle, route and validate; fill in the exchange as it goes."""
-        service = self.service
-        service.require_unsealed()
-        service.refresh()
-        verified = service.verifier.verify(exchange.request)
+    def _authenticate(self, exchange: _Exchange) -> None:
+        verified = self.service.verifier.verify(exchange.request)
         exchange.region = verified.region
-        principal = service.principal(verified.access_key_id)
+        principal = self.service.principal(verified.access_key_id)
         if principal is None:  # revoked between the signature check and now
             raise UnrecognizedClientException(
                 "The security token included in the request is invalid."
             )
         exchange.principal = principal
+
+    def _prepare(self, exchange: _Exchange, identify: Callable[[], None]) -> Operation:
+        """Identify the caller, throttle, route and validate; fill in the exchange as it goes."""
+        service = self.service
+        service.require_unsealed()
+        service.refresh()
+        identify()
+        principal = exchange.principal
+        assert principal is not None
         if self.throttle is not None:
             self.throttle.take(principal.account)
         exchange.operation = self._operation(exchange.request.header("x-amz-target"))
@@ -193,7 +200,7 @@ class Dispatcher:
         )
         exchange.caller = Caller(
             principal,
-            verified.region,
+            exchange.region,
             exchange.request_id,
             exchange.http.client_ip,
             exchange.request.header("user-agent") or "",
@@ -201,14 +208,13 @@ class Dispatcher:
         )
         return self.operations[exchange.operation]
 
-    async def _offload(self, exchange: _Exchange) -> Any:
+    async def _offload(self, exchange: _Exchange, operation: Operation) -> Any:
         """Run the operation's blocking or CPU-heavy part (if it has one) in the work pool,
         before its handler and outside any transaction; the handler finds the result."""
-        prepare = workpool.PREPARATIONS.get(exchange.operation)
-        if prepare is None:
+        if operation.prepare is None:
             return None
         assert exchange.caller is not None and exchange.params is not None
-        job = prepare(self.service, exchange.caller, exchange.params)
+        job = operation.prepare(self.service, exchange.caller, exchange.params)
         if job is None:
             return None
         return await self.pool.run(exchange.caller.account, job)
@@ -218,7 +224,7 @@ class Dispatcher:
         fails, the change is rolled back and the refusal is recorded on its own."""
         assert exchange.caller is not None and exchange.params is not None
         try:
-            with self.service.change() as connection:
+            with self.service.changes.transaction() as connection:
                 exchange.result = handler(self.service, exchange.caller, exchange.params)
                 self._record_in(connection, exchange)
             return
@@ -226,10 +232,10 @@ class Dispatcher:
             exchange.result, exchange.error = None, error
         except Exception:
             logs.SERVICE.exception("internal error while handling %s", exchange.operation)
-            exchange.result, exchange.error = None, KmsError(INTERNAL)
+            exchange.result, exchange.error = None, KMSInternalException(UNEXPECTED)
         self.service.forget()  # caches may hold what was rolled back
         try:
-            with self.service.change() as connection:
+            with self.service.changes.transaction() as connection:
                 self._record_in(connection, exchange)
         except Exception:
             logs.SERVICE.exception("audit write failed for request %s", exchange.request_id)
@@ -262,7 +268,7 @@ class Dispatcher:
             result=exchange.result,
             error=None if error is None else (error.aws_type, error.message[:MAX_AUDIT_MESSAGE]),
             key_arns=caller.keys if caller is not None else [],
-            read_only=exchange.operation not in MUTATING,
+            read_only=exchange.read_only,
         )
 
     def _answer(self, exchange: _Exchange) -> HttpResponse:

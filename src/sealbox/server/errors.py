@@ -2,7 +2,25 @@
 
 Every error a request can meet is one of these and is answered as
 ``{"__type": ..., "message": ...}``; anything else is a bug, answered as a
-``KMSInternalException`` without details.
+``KMSInternalException`` with :data:`UNEXPECTED` as its message. The tree (every
+class is also a :class:`sealbox.errors.SealboxError`)::
+
+    SealboxError
+    ├── KmsError                          answered to a client; never raised itself
+    │   ├── KMSInternalException          500: a fault inside the service, or sealed
+    │   │   └── AuditFailure              500: the audit record could not be made durable
+    │   ├── DependencyTimeoutException    503
+    │   ├── DryRunOperationException      412: the success answer to DryRun=true
+    │   └── ClientError                   400: the caller can fix it
+    │       ├── AccessDeniedException, NotFoundException, ValidationException, …
+    │       │   (the KMS model's errors, one class each, below)
+    │       └── IncompleteSignatureException, InvalidSignatureException, …
+    │           (AWS's common authentication and protocol errors)
+    ├── RootKeyError, UnwrapError         the root of trust (rootkey/core.py): the
+    │                                     service stays sealed, with the reason logged
+    ├── StartupError                      bootstrap.py: the service cannot start here
+    ├── BackupError                       backup.py: a backup that cannot be read or restored
+    └── UsageError                        a wrong flag or file given to ``sealbox``
 """
 
 from __future__ import annotations
@@ -11,12 +29,15 @@ from typing import ClassVar
 
 from sealbox.errors import ErrorCode, SealboxError
 
+UNEXPECTED = "An internal error occurred. Try again; if it persists, see the service log."
+
 
 class KmsError(SealboxError):
-    """An error answered to a KMS client."""
+    """An error answered to a KMS client. Abstract: raise one of its subclasses, which
+    name the AWS ``__type`` and HTTP status."""
 
-    aws_type: ClassVar[str] = "KMSInternalException"
-    status: ClassVar[int] = 500
+    aws_type: ClassVar[str]
+    status: ClassVar[int]
     default_code = ErrorCode.KMS_ERROR
 
     def __init__(self, message: str) -> None:
@@ -28,6 +49,9 @@ class KmsError(SealboxError):
 
 class KMSInternalException(KmsError):
     """A fault inside the service (HTTP 500)."""
+
+    aws_type = "KMSInternalException"
+    status = 500
 
 
 class DependencyTimeoutException(KmsError):
@@ -57,20 +81,12 @@ class AlreadyExistsException(ClientError):
     aws_type = "AlreadyExistsException"
 
 
-class ConflictException(ClientError):
-    aws_type = "ConflictException"
-
-
 class DisabledException(ClientError):
     aws_type = "DisabledException"
 
 
 class ExpiredImportTokenException(ClientError):
     aws_type = "ExpiredImportTokenException"
-
-
-class ExpiredTokenException(ClientError):
-    aws_type = "ExpiredTokenException"
 
 
 class IncompleteSignatureException(ClientError):

@@ -3,64 +3,63 @@ expiry of imported key material. Also on-demand rotation, which shares the mecha
 
 Each change is decided and made inside one write transaction that re-reads the
 key, so when several workers (or nodes) find the same change due, exactly one
-makes it and the others see it made.
+makes it and the others see it made. These functions take only what they use (the
+store and audit log through :class:`Changes`, the root key); dropping a worker's
+cached copy of a changed key is the caller's business.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from sealbox.server.changes import Changes
+from sealbox.server.rootkey.core import RootKey
 from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
-
-if TYPE_CHECKING:
-    from sealbox.server.service import KmsService
+from sealbox.server.store.repository import Store
 
 DAY = 86400.0
 ON_DEMAND_ROTATION_LIMIT = 10  # per key; the API reference says 10 (a developer-guide page says 25)
 
 
-def apply_due(service: KmsService, key_id: str) -> None:
+def apply_due(changes: Changes, root_key: RootKey, key_id: str) -> None:
     """Make every change to ``key_id`` that is due now."""
-    store = service.store
-    with service.change() as connection:
-        record = store.get_key(key_id, connection)
-        now = service.clock.now()
+    store = changes.store
+    with changes.transaction() as connection:
+        record = store.keys.get_key(key_id, connection)
+        now = changes.clock.now()
         if record is None:
             return
         if record.key_state == "PendingDeletion" and record.deletion_date is not None:
             if record.deletion_date <= now:
-                store.delete_key(key_id, connection)
-                service.record_event(connection, "DeleteKey", record.arn)
+                store.keys.delete_key(key_id, connection)
+                changes.record_event(connection, "DeleteKey", record.arn)
             return
-        _expire_materials(service, record, now, connection)
-        record = store.get_key(key_id, connection) or record
+        _expire_materials(changes, record, now, connection)
+        record = store.keys.get_key(key_id, connection) or record
         if (
             record.rotation_enabled
             and record.key_state == "Enabled"
             and record.next_rotation is not None
             and record.next_rotation <= now
         ):
-            material_id = new_material(service, record, "AUTOMATIC", now, connection)
+            material_id = new_material(store, root_key, record, "AUTOMATIC", now, connection)
             period = (record.rotation_period or 365) * DAY
-            store.update_key(key_id, connection, next_rotation=now + period)
-            service.record_event(
+            store.keys.update_key(key_id, connection, next_rotation=now + period)
+            changes.record_event(
                 connection, "RotateKey", record.arn, {"keyMaterialId": material_id}
             )
-    service.drop_key(key_id)
 
 
 def _expire_materials(
-    service: KmsService, record: KeyRecord, now: float, connection: Connection
+    changes: Changes, record: KeyRecord, now: float, connection: Connection
 ) -> None:
-    for material in service.store.materials(record.key_id, connection):
+    keys = changes.store.keys
+    for material in keys.materials(record.key_id, connection):
         if material.present and material.valid_to is not None and material.valid_to <= now:
-            service.store.update_material(
-                record.key_id, material.material_id, connection, wrapped=b""
-            )
-            service.record_event(
+            keys.update_material(record.key_id, material.material_id, connection, wrapped=b"")
+            changes.record_event(
                 connection,
                 "DeleteExpiredKeyMaterial",
                 record.arn,
@@ -70,31 +69,34 @@ def _expire_materials(
                 "Enabled",
                 "Disabled",
             ):
-                service.store.update_key(record.key_id, connection, key_state="PendingImport")
+                keys.update_key(record.key_id, connection, key_state="PendingImport")
 
 
 def new_material(
-    service: KmsService, record: KeyRecord, rotation_type: str, now: float, connection: Connection
+    store: Store,
+    root_key: RootKey,
+    record: KeyRecord,
+    rotation_type: str,
+    now: float,
+    connection: Connection,
 ) -> str:
     """A fresh random material becomes the key's current one; older ones keep decrypting."""
     material_id = os.urandom(32).hex()
-    wrapped = service.require_unsealed().wrap(
-        os.urandom(32), aad=material_aad(record.arn, material_id)
-    )
-    service.store.insert_material(
+    wrapped = root_key.wrap(os.urandom(32), aad=material_aad(record.arn, material_id))
+    store.keys.insert_material(
         MaterialRecord(record.key_id, material_id, now, wrapped, rotation_type=rotation_type),
         connection,
     )
-    service.store.update_key(record.key_id, connection, current_material_id=material_id)
+    store.keys.update_key(record.key_id, connection, current_material_id=material_id)
     return material_id
 
 
-def sweep(service: KmsService) -> int:
-    """Apply every due change in the store (the periodic task); returns how many keys changed."""
-    now = service.clock.now()
-    store = service.store
-    due = set(store.keys_due_for_deletion(now)) | set(store.keys_due_for_rotation(now))
-    due |= set(store.keys_with_expiring_material(now))
+def sweep(changes: Changes, root_key: RootKey) -> list[str]:
+    """Apply every due change in the store (the periodic task); returns the keys changed."""
+    now = changes.clock.now()
+    keys = changes.store.keys
+    due = set(keys.due_for_deletion(now)) | set(keys.due_for_rotation(now))
+    due |= set(keys.with_expiring_material(now))
     for key_id in sorted(due):
-        apply_due(service, key_id)
-    return len(due)
+        apply_due(changes, root_key, key_id)
+    return sorted(due)

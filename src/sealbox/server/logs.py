@@ -15,7 +15,6 @@ from typing import Any
 
 REQUESTS = logging.getLogger("sealbox.requests")
 SERVICE = logging.getLogger("sealbox.service")
-LOG_FORMATS = ("text", "json")
 
 
 def timestamp(created: float) -> str:

@@ -19,7 +19,6 @@ DURATION = Histogram(
     ["operation"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
-STORE_ERRORS = Counter("sealbox_keystore_errors_total", "Failed store operations")
 
 
 _children: dict[tuple[str, str], tuple[Any, Any]] = {}

@@ -219,10 +219,6 @@ def _compiler() -> _Compiler:
     return _Compiler(_service_model()["shapes"])
 
 
-def operation_names() -> frozenset[str]:
-    return frozenset(_service_model()["operations"])
-
-
 @cache
 def operation(name: str) -> Operation:
     spec = _service_model()["operations"].get(name)

@@ -11,23 +11,22 @@ in a periodic sweep while the service is idle.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
+from sealbox.server import lifecycle
 from sealbox.server.access.authorization import action_keys, condition_keys, decide, key_keys
+from sealbox.server.access.conditions import ContextValue, case_insensitive_keys
 from sealbox.server.access.grant_rules import Grant
-from sealbox.server.access.policy_language import ContextValue, Policy, case_insensitive_keys
+from sealbox.server.access.policy_language import Policy
 from sealbox.server.access.principals import ACCESS_KEY_ID, Principal, unwrap_principal
 from sealbox.server.access.sigv4 import Verifier
+from sealbox.server.arn import PARTITION, alias_arn, key_arn, parse_kms_arn
 from sealbox.server.audit import AuditLog
-from sealbox.server.audit import records as audit_records
+from sealbox.server.changes import Changes
 from sealbox.server.clock import Clock, SystemClock
 from sealbox.server.errors import (
     DisabledException,
@@ -37,13 +36,12 @@ from sealbox.server.errors import (
     NotFoundException,
 )
 from sealbox.server.lru import LruCache
+from sealbox.server.regions import confine_arn
 from sealbox.server.rootkey.core import RootKey, UnwrapError, close_root_key
-from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, material_aad
+from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
 from sealbox.server.store.repository import Store
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-KEY_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):key/(.+)$")
-ALIAS_ARN = re.compile(r"^arn:([^:]+):kms:([^:]+):(\d{12}):(alias/.+)$")
 NEVER = float("inf")
 PRINCIPAL_CACHE = 10_000  # entries (access keys in use in one worker)
 UNKNOWN_ID_CACHE = 1_024  # entries (ids recently found not to exist)
@@ -118,9 +116,11 @@ class KmsService:
         settings: Settings = Settings(),
         sealed_reason: str | None = None,
         auth_clock: Clock | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         """``clock`` drives key lifecycles (deletion windows, rotation); ``auth_clock``
-        (the system clock unless given) checks SigV4 timestamps."""
+        (the system clock unless given) checks SigV4 timestamps; ``audit`` is None only
+        while sealed (no root key, so no audit key) or in tests of the bare service."""
         self.store = store
         self.root_key = root_key
         self.clock = clock
@@ -141,31 +141,8 @@ class KmsService:
             max_skew=settings.max_skew_seconds,
         )
         self.after_change: list[Callable[[], None]] = []
-        self.audit: AuditLog | None = None  # set once the root key opened the audit key
-
-    @contextlib.contextmanager
-    def change(self) -> Iterator[Connection]:
-        """A write transaction in which :meth:`record_event` records commit with the change."""
-        if self.audit is None:
-            with self.store.write() as connection:
-                yield connection
-        else:
-            with self.audit.transaction() as connection:
-                yield connection
-
-    def record_event(
-        self,
-        connection: Connection,
-        event_name: str,
-        arn: str,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Audit a change the service makes on its own, inside :meth:`change`."""
-        if self.audit is not None:
-            event = audit_records.service_event(
-                moment=self.clock.now(), event_name=event_name, key_arn=arn, details=details
-            )
-            self.audit.record(connection, event)
+        self.audit = audit
+        self.changes = Changes(store, audit, clock)
 
     def close(self) -> None:
         """Close the audit chain (marking it closed), the store and the root key, in that
@@ -213,7 +190,7 @@ class KmsService:
         principal = self._principals.get(access_key_id)
         if principal is not None or access_key_id in self._unknown_ids:
             return principal
-        record = self.store.get_access_key(access_key_id)
+        record = self.store.identities.get_access_key(access_key_id)
         if record is None or record.status != "Active":
             self._unknown_ids.put(access_key_id, True)
             return None
@@ -237,35 +214,41 @@ class KmsService:
     def identity_policies(self, principal: Principal) -> list[Policy]:
         owner = (principal.account, principal.user_name)
         if owner not in self._identity:
-            documents = self.store.user_policies(*owner)
+            documents = self.store.identities.user_policies(*owner)
             self._identity[owner] = [Policy.parse(text, key_policy=False) for _, text in documents]
         return self._identity[owner]
 
     def key(self, key_id: str) -> KeyEntry | None:
         """The key as of now: time-driven changes that are due are made first."""
-        entry = self._keys.get(key_id)
-        if entry is None:
-            record = self.store.get_key(key_id)
-            if record is None:
-                return None
-            wrapped = {m.material_id: m for m in self.store.materials(key_id)}
-            entry = self._keys[key_id] = KeyEntry(record, wrapped, self.store.grants_of(key_id))
-        if entry.next_change <= self.clock.now():
-            from sealbox.server import lifecycle
-
-            lifecycle.apply_due(self, key_id)
-            self._keys.pop(key_id, None)
-            return self.key(key_id) if self.store.get_key(key_id) is not None else None
+        entry = self._keys.get(key_id) or self._load(key_id)
+        if entry is not None and entry.next_change <= self.clock.now():
+            lifecycle.apply_due(self.changes, self.require_unsealed(), key_id)
+            entry = self._load(key_id)  # once: nothing is due after apply_due
         return entry
+
+    def _load(self, key_id: str) -> KeyEntry | None:
+        self._keys.pop(key_id, None)
+        record = self.store.keys.get_key(key_id)
+        if record is None:
+            return None
+        wrapped = {m.material_id: m for m in self.store.keys.materials(key_id)}
+        entry = KeyEntry(record, wrapped, self.store.grants.of_key(key_id))
+        self._keys[key_id] = entry
+        return entry
+
+    def sweep(self) -> int:
+        """Make every due deletion, rotation and expiry in the store (the periodic task,
+        which runs also while no request comes); returns how many keys changed."""
+        changed = lifecycle.sweep(self.changes, self.require_unsealed())
+        for key_id in changed:
+            self._keys.pop(key_id, None)
+        return len(changed)
 
     def change_key(self, key_id: str, **values: Any) -> None:
         """Store ``values`` on the key and drop every cache, so the change is in force at once."""
         with self.store.write() as connection:
-            self.store.update_key(key_id, connection, **values)
+            self.store.keys.update_key(key_id, connection, **values)
         self.forget()
-
-    def drop_key(self, key_id: str) -> None:
-        self._keys.pop(key_id, None)
 
     def material(self, entry: KeyEntry, material_id: str) -> bytes | None:
         """The key's material ``material_id``; None if the key never had it; raises
@@ -304,17 +287,16 @@ class KmsService:
         if UUID.match(key_param):
             key_id = key_param
         elif key_param.startswith("arn:"):
-            confine_arn(caller, key_param)
-            match = KEY_ARN.match(key_param)
-            alias_match = ALIAS_ARN.match(key_param) if aliases else None
-            if match is not None and UUID.match(match.group(4)):
-                partition, _, account, key_id = match.groups()
-            elif alias_match is not None:
-                partition, _, account, name = alias_match.groups()
-                key_id = self._alias_target(account, region, name, key_param)
+            confine_arn(caller.region, key_param)
+            arn = parse_kms_arn(key_param)
+            if arn is not None and not arn.is_alias and UUID.match(arn.key_id):
+                account, key_id = arn.account, arn.key_id
+            elif arn is not None and arn.is_alias and aliases:
+                account = arn.account
+                key_id = self._alias_target(account, region, arn.resource, key_param)
             else:
                 raise InvalidArnException(f"{key_param} is not a valid ARN for this parameter.")
-            if partition != PARTITION:
+            if arn.partition != PARTITION:
                 raise InvalidArnException(f"{key_param} is not an ARN in partition '{PARTITION}'.")
         elif key_param.startswith("alias/") and aliases:
             key_id = self._alias_target(account, region, key_param, key_param)
@@ -322,9 +304,7 @@ class KmsService:
             raise NotFoundException(f"Invalid keyId '{key_param}'")
         entry = self.reach(caller, key_id)
         if entry is None or entry.record.account != account:
-            raise NotFoundException(
-                f"Key 'arn:{PARTITION}:kms:{region}:{account}:key/{key_id}' does not exist"
-            )
+            raise NotFoundException(f"Key '{key_arn(region, account, key_id)}' does not exist")
         caller.keys.append(entry.record.arn)  # for the audit record, allowed or not
         return entry
 
@@ -340,15 +320,11 @@ class KmsService:
         cache_key = (account, region, name)
         target = self._aliases.get(cache_key)
         if target is None:
-            alias = self.store.get_alias(account, region, name)
+            alias = self.store.keys.get_alias(account, region, name)
             target = "" if alias is None else alias.target_key_id
             self._aliases.put(cache_key, target)
         if not target:
-            arn = (
-                shown
-                if shown.startswith("arn:")
-                else f"arn:{PARTITION}:kms:{region}:{account}:{name}"
-            )
+            arn = shown if shown.startswith("arn:") else alias_arn(region, account, name)
             raise NotFoundException(f"Alias {arn} is not found.")
         return target
 
@@ -412,11 +388,11 @@ class KmsService:
             keys.update(key_keys(entry.record))
             wanted = frozenset().union(*(p.condition_keys for p in policies))
             if "kms:resourcealiases" in wanted:
-                names = tuple(a.alias_name for a in self.store.aliases_of(entry.record.key_id))
+                names = tuple(a.alias_name for a in self.store.keys.aliases_of(entry.record.key_id))
                 if names:  # a multivalued key with no value is absent
                     keys["kms:resourcealiases"] = names
             if any(k.startswith("aws:resourcetag/") for k in wanted):
-                tags = self.store.tags(entry.record.key_id)
+                tags = self.store.keys.tags(entry.record.key_id)
                 keys.update(case_insensitive_keys(tags, "aws:resourcetag/"))
         if extra:
             keys.update(extra)
@@ -439,40 +415,3 @@ def require_usable(entry: KeyEntry) -> KeyRecord:
 
 def new_key_id() -> str:
     return str(uuid.uuid4())
-
-
-# Shapes of the request members that name a key or an alias, in the KMS service model.
-KEY_NAME_SHAPES = frozenset({"KeyIdType", "AliasNameType"})
-
-
-def confine_arn(caller: Caller, value: str) -> None:
-    """Refuse a KMS ARN of another region as AWS does (each region is its own service):
-    NotFoundException "Invalid arn REGION"."""
-    parts = value.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms":
-        region = parts[3]
-        if region and region != caller.region:
-            raise NotFoundException(f"Invalid arn {region}")
-
-
-@functools.cache
-def key_name_members() -> dict[str, tuple[str, ...]]:
-    """Per operation, the top-level request members that name a key or an alias, read from
-    the model botocore ships, so an operation added later is covered without a code change."""
-    import botocore.loaders  # lazily, as model.py does: loading the model takes a while
-
-    model = botocore.loaders.Loader().load_service_model("kms", "service-2")
-    found: dict[str, tuple[str, ...]] = {}
-    for name, spec in model["operations"].items():
-        if "input" in spec:
-            members = model["shapes"][spec["input"]["shape"]]["members"]
-            found[name] = tuple(m for m, s in members.items() if s["shape"] in KEY_NAME_SHAPES)
-    return found
-
-
-def confine_request(caller: Caller, operation: str, params: Mapping[str, Any]) -> None:
-    """Before any handler runs: no key or alias ARN of another region in the request."""
-    for member in key_name_members().get(operation, ()):
-        value = params.get(member)
-        if isinstance(value, str):
-            confine_arn(caller, value)

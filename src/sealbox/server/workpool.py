@@ -2,9 +2,9 @@
 
 Handlers are synchronous and run on the event loop (mutating ones inside a store
 transaction), so anything slow they need (RSA key pair generation today; every future
-asymmetric operation) is done before them: an operation registers a *preparation* that
-checks what it can cheaply and returns a job; the dispatcher runs the job in this pool
-and the handler picks the result up with :func:`prepared`.
+asymmetric operation) is done before them: an operation declares a *preparation* in the
+operation table that checks what it can cheaply and returns a job; the dispatcher runs
+the job in this pool and the handler picks the result up with :func:`prepared`.
 
 The pool is a few threads per worker (the work releases the GIL: OpenSSL). One account
 holds at most ``per_account`` of them at a time and queues at most ``QUEUE_PER_ACCOUNT``
@@ -20,32 +20,15 @@ import contextvars
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sealbox.server.errors import ThrottlingException
-
-if TYPE_CHECKING:
-    from sealbox.server.service import Caller, KmsService
 
 T = TypeVar("T")
 QUEUE_PER_ACCOUNT = 32  # jobs one account may have waiting or running in one worker
 BUSY = "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
 
-Job = Callable[[], Any]
-Preparation = Callable[["KmsService", "Caller", dict[str, Any]], Job | None]
-PREPARATIONS: dict[str, Preparation] = {}
 _prepared: contextvars.ContextVar[Any] = contextvars.ContextVar("sealbox_prepared", default=None)
-
-
-def preparation(name: str) -> Callable[[Preparation], Preparation]:
-    """Register the preparation of operation ``name``: it raises the errors the handler would
-    raise first (so a refused request costs no work) and returns the job, or None."""
-
-    def register(prepare: Preparation) -> Preparation:
-        PREPARATIONS[name] = prepare
-        return prepare
-
-    return register
 
 
 def prepared() -> Any:

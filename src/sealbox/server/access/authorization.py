@@ -20,22 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sealbox.server.access.conditions import ContextValue, encryption_context_keys
 from sealbox.server.access.grant_rules import Grant
-from sealbox.server.access.policy_language import (
-    ContextValue,
-    Policy,
-    Request,
-    Verdict,
-    encryption_context_keys,
-    identity_verdict,
-)
+from sealbox.server.access.policy_language import Policy, Request, Verdict, identity_verdict
+from sealbox.server.arn import account_root_arn, parse_kms_arn
 from sealbox.server.errors import AccessDeniedException
 
 if TYPE_CHECKING:
     from sealbox.server.access.principals import Principal
     from sealbox.server.store.records import KeyRecord
 
-ACCOUNT_PREFIX = "account:"
 # What a principal may do with a key of another account ("Cross-account use: Yes" in the API
 # reference); a policy allowing anything else across accounts has no effect, as in AWS.
 CROSS_ACCOUNT_ACTIONS = frozenset(
@@ -133,16 +127,23 @@ def action_keys(action: str) -> dict[str, ContextValue]:
     return keys
 
 
+def _key_property_keys(
+    spec: str, usage: str, origin: str, multi_region: bool
+) -> dict[str, ContextValue]:
+    """The keys AWS sets from a key's properties: of a key, or of the one CreateKey makes."""
+    return {
+        "kms:keyspec": spec,
+        "kms:customermasterkeyspec": spec,
+        "kms:keyusage": usage,
+        "kms:customermasterkeyusage": usage,
+        "kms:keyorigin": origin,
+        "kms:multiregion": "true" if multi_region else "false",
+    }
+
+
 def key_keys(record: KeyRecord) -> dict[str, ContextValue]:
     """Keys AWS sets from the KMS key an operation is authorized on."""
-    return {
-        "kms:keyspec": record.key_spec,
-        "kms:customermasterkeyspec": record.key_spec,
-        "kms:keyusage": record.key_usage,
-        "kms:customermasterkeyusage": record.key_usage,
-        "kms:keyorigin": record.origin,
-        "kms:multiregion": "false",
-    }
+    return _key_property_keys(record.key_spec, record.key_usage, record.origin, False)
 
 
 def request_alias_keys(key_param: str | None) -> dict[str, ContextValue]:
@@ -151,8 +152,9 @@ def request_alias_keys(key_param: str | None) -> dict[str, ContextValue]:
         return {}
     if key_param.startswith("alias/"):
         return {"kms:requestalias": key_param}
-    if key_param.startswith("arn:") and ":alias/" in key_param:
-        return {"kms:requestalias": "alias/" + key_param.split(":alias/", 1)[1]}
+    arn = parse_kms_arn(key_param)
+    if arn is not None and arn.is_alias:
+        return {"kms:requestalias": arn.resource}
     return {}
 
 
@@ -160,17 +162,11 @@ def create_key_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
     """CreateKey's keys from its parameters, defaults applied (AWS sets them either way)."""
     spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
     usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
-    return {
-        "kms:keyspec": str(spec),
-        "kms:customermasterkeyspec": str(spec),
-        "kms:keyusage": str(usage),
-        "kms:customermasterkeyusage": str(usage),
-        "kms:keyorigin": str(params.get("Origin") or "AWS_KMS"),
-        "kms:multiregion": "true" if params.get("MultiRegion") else "false",
-        "kms:bypasspolicylockoutsafetycheck": "true"
-        if params.get("BypassPolicyLockoutSafetyCheck")
-        else "false",
-    }
+    origin = params.get("Origin") or "AWS_KMS"
+    keys = _key_property_keys(str(spec), str(usage), str(origin), bool(params.get("MultiRegion")))
+    bypass = params.get("BypassPolicyLockoutSafetyCheck")
+    keys["kms:bypasspolicylockoutsafetycheck"] = "true" if bypass else "false"
+    return keys
 
 
 def _denied(principal_arn: str, action: str, resource: str, reason: str) -> AccessDeniedException:
@@ -222,7 +218,7 @@ def decide(
         if g.permits(action, encryption_context or {}) and (grant_filter is None or grant_filter(g))
     ]
     grant_direct = any(g.grantee == principal.arn for g in usable)
-    grant_account = any(g.grantee == f"arn:aws:iam::{principal.account}:root" for g in usable)
+    grant_account = any(g.grantee == account_root_arn(principal.account) for g in usable)
     direct = verdict.allow_direct or grant_direct
     delegated = verdict.allow_account or grant_account
     if principal.account == resource_account:

@@ -12,27 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-GRANT_OPERATIONS = frozenset(
-    {
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "Sign",
-        "Verify",
-        "GetPublicKey",
-        "CreateGrant",
-        "RetireGrant",
-        "DescribeKey",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "GenerateMac",
-        "VerifyMac",
-        "DeriveSharedSecret",
-    }
-)
+# Operations a grant may allow that take an encryption context (its constraints apply).
 CONTEXT_OPERATIONS = frozenset(
     {
         "Decrypt",
@@ -45,6 +25,17 @@ CONTEXT_OPERATIONS = frozenset(
         "GenerateDataKeyPairWithoutPlaintext",
     }
 )
+GRANT_OPERATIONS = CONTEXT_OPERATIONS | {
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+}
 
 
 def _contains(context: Mapping[str, str], pairs: Mapping[str, str]) -> bool:

@@ -15,11 +15,11 @@ import secrets
 from dataclasses import dataclass, field
 
 from sealbox.errors import UsageError
+from sealbox.server.arn import is_account_id, user_arn
 from sealbox.server.rootkey.core import RootKey
-from sealbox.server.store.records import PARTITION, AccessKeyRecord, secret_aad
+from sealbox.server.store.records import AccessKeyRecord, secret_aad
 from sealbox.server.store.repository import Store
 
-ACCOUNT = re.compile(r"^\d{12}$")
 USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 ADMIN_POLICY_NAME = "SealboxAdministrator"
@@ -48,7 +48,7 @@ class Principal:
 
     @property
     def arn(self) -> str:
-        return f"arn:{PARTITION}:iam::{self.account}:user/{self.user_name}"
+        return user_arn(self.account, self.user_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class NewAccessKey:
 
 
 def check_identity(account: str, user_name: str) -> None:
-    if not ACCOUNT.match(account):
+    if not is_account_id(account):
         raise UsageError(f"account must be 12 digits, got {account!r}")
     if not USER_NAME.match(user_name):
         raise UsageError(f"user name {user_name!r} must be 1-64 of letters, digits and +=,.@_-")
@@ -97,7 +97,7 @@ def create_access_key(
     if imported is not None:
         access_key_id, secret = imported
         check_imported(access_key_id, secret)
-        if store.get_access_key(access_key_id) is not None:
+        if store.identities.get_access_key(access_key_id) is not None:
             raise UsageError(
                 f"access key {access_key_id} already exists; delete it first "
                 f"(sealbox admin delete-access-key --access-key-id {access_key_id}) or import "
@@ -106,23 +106,27 @@ def create_access_key(
     else:
         access_key_id = "AKIA" + "".join(secrets.choice(_BASE32) for _ in range(16))
         secret = base64.b64encode(os.urandom(30)).decode()
-    store.insert_access_key(
-        AccessKeyRecord(
-            access_key_id=access_key_id,
-            account=account,
-            user_name=user_name,
-            status="Active",
-            admin=admin,
-            created_at=now,
-            wrapped_secret=root_key.wrap(
-                secret.encode(), aad=secret_aad(access_key_id, account, user_name)
+    with store.write() as connection:
+        store.identities.insert_access_key(
+            AccessKeyRecord(
+                access_key_id=access_key_id,
+                account=account,
+                user_name=user_name,
+                status="Active",
+                admin=admin,
+                created_at=now,
+                wrapped_secret=root_key.wrap(
+                    secret.encode(), aad=secret_aad(access_key_id, account, user_name)
+                ),
             ),
+            connection,
         )
-    )
-    # An administrator's rights are an identity policy, which can be inspected and changed.
-    if admin:
-        store.put_user_policy(account, user_name, ADMIN_POLICY_NAME, ADMIN_POLICY, now)
-    return NewAccessKey(access_key_id, secret, f"arn:{PARTITION}:iam::{account}:user/{user_name}")
+        # An administrator's rights are an identity policy, which can be inspected and changed.
+        if admin:
+            store.identities.put_user_policy(
+                account, user_name, ADMIN_POLICY_NAME, ADMIN_POLICY, now, connection
+            )
+    return NewAccessKey(access_key_id, secret, user_arn(account, user_name))
 
 
 def put_user_policy(
@@ -138,11 +142,13 @@ def put_user_policy(
     try:
         Policy.parse(document, key_policy=False)
         # IAM's quota on one user's inline policies together (the one replaced not counted)
-        others = [text for n, text in store.user_policies(account, user_name) if n != name]
+        policies = store.identities.user_policies(account, user_name)
+        others = [text for n, text in policies if n != name]
         check_user_policies([*others, document])
     except (MalformedPolicyDocumentException, LimitExceededException) as error:
         raise UsageError(error.message) from None
-    store.put_user_policy(account, user_name, name, document, now)
+    with store.write() as connection:
+        store.identities.put_user_policy(account, user_name, name, document, now, connection)
 
 
 def unwrap_principal(record: AccessKeyRecord, root_key: RootKey) -> Principal:

@@ -31,7 +31,6 @@ from sealbox.server.lru import LruCache
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
 MAX_SKEW_SECONDS = 300
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPACES = re.compile(r"\s+")
 _DATE = re.compile(r"^\d{8}T\d{6}Z$")
 SIGNING_KEY_CACHE = 4096  # entries: (access key, date, region) triples in use at once
@@ -53,7 +52,11 @@ class Authorization:
 
     @property
     def scope(self) -> str:
-        return f"{self.date}/{self.region}/{self.service}/{TERMINATOR}"
+        return _scope(self.date, self.region, self.service)
+
+
+def _scope(date: str, region: str, service: str) -> str:
+    return f"{date}/{region}/{service}/{TERMINATOR}"
 
 
 class Request:
@@ -104,7 +107,6 @@ class Verified:
 
     access_key_id: str
     region: str
-    amz_date: str
 
 
 # The shape every SDK sends, parsed in one step; anything else takes the general path.
@@ -206,6 +208,11 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
+def _signature(key: bytes, amz_date: str, scope: str, canonical: str) -> str:
+    """The hex signature of a canonical request: what the client sends and the verifier expects."""
+    return hmac.new(key, string_to_sign(amz_date, scope, canonical).encode(), "sha256").hexdigest()
+
+
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     key = ("AWS4" + secret).encode("utf-8")
     for part in (date, region, service, TERMINATOR):
@@ -227,11 +234,11 @@ def authorization_value(
     :func:`signing_key`): the client's side of what :class:`Verifier` checks, for tests,
     benchmarks and tools that send raw requests."""
     canonical = canonical_request(request, signed_headers, hashlib.sha256(request.body).hexdigest())
-    scope = f"{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
-    signature = hmac.new(key, string_to_sign(amz_date, scope, canonical).encode(), "sha256")
+    scope = _scope(amz_date[:8], region, service)
+    signature = _signature(key, amz_date, scope, canonical)
     return (
         f"{ALGORITHM} Credential={access_key_id}/{scope}, "
-        f"SignedHeaders={';'.join(signed_headers)}, Signature={signature.hexdigest()}"
+        f"SignedHeaders={';'.join(signed_headers)}, Signature={signature}"
     )
 
 
@@ -311,12 +318,10 @@ class Verifier:
         payload_hash = self._payload_hash(request)
         canonical = canonical_request(request, auth.signed_headers, payload_hash)
         key = self._signing_key(auth, secret)
-        expected = hmac.new(
-            key, string_to_sign(amz_date, auth.scope, canonical).encode(), "sha256"
-        ).hexdigest()
+        expected = _signature(key, amz_date, auth.scope, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise InvalidSignatureException(_SIGNATURE_MISMATCH)
-        return Verified(auth.access_key_id, auth.region, amz_date)
+        return Verified(auth.access_key_id, auth.region)
 
     def _signing_key(self, auth: Authorization, secret: str) -> bytes:
         cache_key = (auth.access_key_id, secret, auth.date, auth.region)

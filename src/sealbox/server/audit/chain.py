@@ -27,8 +27,10 @@ def ensure_audit_key(store: Store, root_key: RootKey) -> None:
     two stores' files tells them apart (a restored store keeps its source's identity)."""
     if store.get_meta(KEY_META) is None:
         wrapped = root_key.wrap(os.urandom(32), aad=KEY_AAD)
-        store.put_meta({KEY_META: base64.b64encode(wrapped).decode()})
-    store.put_meta_if_absent(STORE_ID_META, uuid.uuid4().hex)
+        with store.write() as connection:
+            store.put_meta({KEY_META: base64.b64encode(wrapped).decode()}, connection)
+    with store.write() as connection:
+        store.put_meta_if_absent(STORE_ID_META, uuid.uuid4().hex, connection)
 
 
 def store_id(store: Store) -> str | None:

@@ -28,9 +28,10 @@ from sqlalchemy import Connection
 from sealbox.server import logs
 from sealbox.server.audit.chain import genesis, load_audit_key, record_mac, store_id
 from sealbox.server.audit.checkpoint import SUFFIX, CheckpointFile, read_checkpoint
-from sealbox.server.audit.records import anchor_event, encode, indexed
+from sealbox.server.audit.records import anchor_event, encode
 from sealbox.server.errors import KMSInternalException
 from sealbox.server.rootkey.core import RootKey
+from sealbox.server.store.audit_rows import indexed
 from sealbox.server.store.repository import Store
 
 REFUSED = "The request could not be audited, so it was not performed."
@@ -61,7 +62,7 @@ class AuditLog:
         self._lock = threading.RLock()
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._appender = store.audit_appender()
+        self._appender = store.audit.appender()
         self._closed = False
         try:
             self._anchor(checkpoints)
@@ -94,7 +95,7 @@ class AuditLog:
     def record(self, connection: Connection, record: dict[str, Any]) -> None:
         """Add ``record`` to the open :meth:`transaction` on ``connection``."""
         with self._lock:
-            self.store.append_audit([self._next_row(record)], connection)
+            self.store.audit.append([self._next_row(record)], connection)
 
     # -- group commit for everything else ---------------------------------------------
 
@@ -184,7 +185,7 @@ class AuditLog:
         anchors = []
         own = self.chain, self._store_id
         for chain in _to_anchor(checkpoints, self._key, own)[:ANCHOR_LIMIT]:
-            head = self.store.audit_head(chain)
+            head = self.store.audit.head(chain)
             seq, mac = head if head is not None else (0, genesis(self._key, chain))
             anchors.append({"chain": chain, "seq": seq, "mac": mac.hex()})
         if anchors:

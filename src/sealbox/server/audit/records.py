@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sealbox.server.access.principals import Principal
+from sealbox.server.arn import arn_account_and_region
 
 EVENT_VERSION = "1.11"
 MAX_RECORD = 16 * 1024  # bytes of JSON; larger parameters are summarized
@@ -62,7 +63,7 @@ def service_event(
 ) -> dict[str, Any]:
     """A change the service made on its own: automatic rotation, deletion after the waiting
     period, expiry of imported key material."""
-    account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+    account, region = arn_account_and_region(key_arn)
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": {"accountId": account, "invokedBy": "kms.amazonaws.com"},
@@ -171,24 +172,6 @@ def _canonical(record: dict[str, Any]) -> bytes:
     except UnicodeEncodeError:
         # text that is not Unicode (a lone surrogate) is kept, escaped, rather than lost
         return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-
-
-# -- the indexed columns, derived from the MACed record -------------------------------------
-
-INDEXED = ("event_time", "event_name", "principal", "key_arn", "error_code")
-
-
-def indexed(record: dict[str, Any]) -> dict[str, Any]:
-    """The values of the store's indexed columns, all taken from the (MACed) record: a
-    column that differs from what its record gives was edited."""
-    resource = record.get("resources") or [{}]
-    return {
-        "event_time": datetime.fromisoformat(record["eventTime"]).timestamp(),
-        "event_name": record["eventName"],
-        "principal": record["userIdentity"].get("arn", ""),
-        "key_arn": resource[0].get("ARN", ""),
-        "error_code": record.get("errorCode", ""),
-    }
 
 
 # -- anchors: one chain naming the heads of others --------------------------------------------

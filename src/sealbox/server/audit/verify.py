@@ -31,11 +31,10 @@ from sealbox.server.audit.records import (
     ADMIN_CHAIN,
     ADMIN_SOURCE,
     ANCHOR_EVENT,
-    INDEXED,
     RESTORE_EVENT,
-    indexed,
 )
 from sealbox.server.rootkey.core import RootKey
+from sealbox.server.store.audit_rows import INDEXED, indexed
 from sealbox.server.store.repository import Store
 
 
@@ -146,7 +145,7 @@ def verify(
             check.findings.append(Finding(mark.chain, mark.seq, mark.problem))
         else:
             check.marks[mark.chain] = mark
-    for row in store.audit_rows():  # ordered by chain, then seq
+    for row in store.audit.rows():  # ordered by chain, then seq
         check.row(row)
     _heads(check)
     _anchored(check, store)
@@ -212,7 +211,7 @@ def _anchored(check: _Check, store: Store) -> None:
                 )
             else:
                 stored = (
-                    store.audit_mac(chain, anchor.seq) if anchor.seq else genesis(check.key, chain)
+                    store.audit.mac(chain, anchor.seq) if anchor.seq else genesis(check.key, chain)
                 )
                 if stored is not None and hmac.compare_digest(stored, anchor.mac):
                     continue

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from sealbox.server import lifecycle, logs, metrics
+from sealbox.server import logs, metrics
 from sealbox.server.access.sigv4 import parse_authorization
 from sealbox.server.access.throttle import Throttle
 from sealbox.server.audit import REFUSED, AuditFailure
@@ -99,7 +99,7 @@ class KmsApp:
         while True:
             try:
                 if not self.service.sealed:
-                    lifecycle.sweep(self.service)
+                    self.service.sweep()
             except Exception:
                 logs.SERVICE.exception("scheduled key deletion failed; will retry")
             await asyncio.sleep(self.sweep_seconds)

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from sealbox.server.arn import alias_arn
 from sealbox.server.errors import (
     AlreadyExistsException,
     InvalidAliasNameException,
     KMSInvalidStateException,
     NotFoundException,
 )
-from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
-from sealbox.server.store.records import PARTITION, AliasRecord
+from sealbox.server.store.records import AliasRecord
 
 RESERVED = "alias/aws/"
 
 
 def _alias_arn(caller: Caller, name: str) -> str:
-    return f"arn:{PARTITION}:kms:{caller.region}:{caller.account}:{name}"
+    return alias_arn(caller.region, caller.account, name)
 
 
 def _check_name(name: str) -> None:
@@ -41,7 +42,7 @@ def _target(service: KmsService, caller: Caller, key_param: str, action: str) ->
     return entry
 
 
-@operation("CreateAlias")
+@operation("CreateAlias", mutating=True)
 def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
     _check_name(name)
@@ -52,11 +53,12 @@ def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     now = service.clock.now()
     try:
         with service.store.write() as connection:
-            if service.store.get_alias(caller.account, caller.region, name, connection) is not None:
+            existing = service.store.keys.get_alias(caller.account, caller.region, name, connection)
+            if existing is not None:
                 raise AlreadyExistsException(
                     f"An alias with the name {_alias_arn(caller, name)} already exists"
                 )
-            service.store.insert_alias(
+            service.store.keys.insert_alias(
                 AliasRecord(caller.account, caller.region, name, target.record.key_id, now, now),
                 connection,
             )
@@ -67,20 +69,20 @@ def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     return {}
 
 
-@operation("UpdateAlias")
+@operation("UpdateAlias", mutating=True)
 def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
     _check_name(name)
     service.authorize(caller, "UpdateAlias", None, resource=_alias_arn(caller, name))
     target = _target(service, caller, params["TargetKeyId"], "UpdateAlias")
     with service.store.write() as connection:
-        current = service.store.get_alias(caller.account, caller.region, name, connection)
+        current = service.store.keys.get_alias(caller.account, caller.region, name, connection)
         if current is None:
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
         previous = service.reach(caller, current.target_key_id)
         if previous is not None:  # as in AWS: permission on the key it leaves too
             service.authorize(caller, "UpdateAlias", previous)
-        service.store.retarget_alias(
+        service.store.keys.retarget_alias(
             caller.account,
             caller.region,
             name,
@@ -91,18 +93,18 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     return {}
 
 
-@operation("DeleteAlias")
+@operation("DeleteAlias", mutating=True)
 def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
     service.authorize(caller, "DeleteAlias", None, resource=_alias_arn(caller, name))
-    alias = service.store.get_alias(caller.account, caller.region, name)
+    alias = service.store.keys.get_alias(caller.account, caller.region, name)
     if alias is None:
         raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
     target = service.reach(caller, alias.target_key_id)
     if target is not None:
         service.authorize(caller, "DeleteAlias", target)
     with service.store.write() as connection:
-        if not service.store.delete_alias(caller.account, caller.region, name, connection):
+        if not service.store.keys.delete_alias(caller.account, caller.region, name, connection):
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
     return {}
 
@@ -114,7 +116,7 @@ def list_aliases(service: KmsService, caller: Caller, params: Params) -> Result:
     if "KeyId" in params:
         target = service.resolve(caller, params["KeyId"], aliases=False).record.key_id
     limit, after = page_request(params, 50)
-    rows = service.store.list_aliases(caller.account, caller.region, target, after, limit + 1)
+    rows = service.store.keys.list_aliases(caller.account, caller.region, target, after, limit + 1)
     shown, more = page_result(rows, limit, lambda a: a.alias_name)
     return {
         "Aliases": [

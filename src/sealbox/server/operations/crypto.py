@@ -15,8 +15,8 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
-from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.grants import check_grant_tokens
+from sealbox.server.operations.table import Params, Result, operation, stop_if_dry_run
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
@@ -119,14 +119,19 @@ def encrypt(service: KmsService, caller: Caller, params: Params) -> Result:
     return {"CiphertextBlob": blob, "KeyId": entry.record.arn, "EncryptionAlgorithm": SYMMETRIC}
 
 
-@operation("Decrypt")
-def decrypt(service: KmsService, caller: Caller, params: Params) -> Result:
-    _refuse_recipient(params)
+def _require_blob(params: Params) -> None:
+    """The model leaves CiphertextBlob optional; a symmetric key needs it, and AWS answers so."""
     if "CiphertextBlob" not in params:
         raise ValidationException(
             "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
             "Member must not be null"
         )
+
+
+@operation("Decrypt")
+def decrypt(service: KmsService, caller: Caller, params: Params) -> Result:
+    _refuse_recipient(params)
+    _require_blob(params)
     entry, material_id, plaintext = _open(
         service,
         caller,
@@ -147,11 +152,7 @@ def decrypt(service: KmsService, caller: Caller, params: Params) -> Result:
 
 @operation("ReEncrypt")
 def re_encrypt(service: KmsService, caller: Caller, params: Params) -> Result:
-    if "CiphertextBlob" not in params:
-        raise ValidationException(
-            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
-            "Member must not be null"
-        )
+    _require_blob(params)
     source, source_material, plaintext = _open(
         service,
         caller,

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sealbox.server.access.grant_rules import GRANT_OPERATIONS, Grant
+from sealbox.server.arn import PRINCIPAL, account_root_arn, is_account_id
 from sealbox.server.errors import (
     AccessDeniedException,
     InvalidGrantIdException,
@@ -21,13 +22,12 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
-from sealbox.server.operations import Params, Result, operation, stop_if_dry_run
 from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.table import Params, Result, operation, stop_if_dry_run
 from sealbox.server.service import Caller, KeyEntry, KmsService
 
 TOKEN_PREFIX = "sbx-grant-token-v1."  # noqa: S105 - a format marker, not a secret
 GRANT_ID = re.compile(r"^[0-9a-f]{64}$")
-PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(root|user/[\w+=,.@/-]+)$")
 
 
 def check_grant_tokens(params: Params) -> None:
@@ -40,8 +40,8 @@ def check_grant_tokens(params: Params) -> None:
 def _principal(value: str | None, what: str) -> str | None:
     if value is None:
         return None
-    if re.fullmatch(r"\d{12}", value):
-        value = f"arn:aws:iam::{value}:root"
+    if is_account_id(value):
+        value = account_root_arn(value)
     if not PRINCIPAL.match(value):
         raise ValidationException(
             f"{what} must be an IAM user ARN or an account (arn:aws:iam::ACCOUNT:root)."
@@ -73,7 +73,7 @@ def _listed(grant: Grant, entry_arn: str) -> dict[str, Any]:
         "Name": grant.name,
         "CreationDate": grant.created_at,
         "GranteePrincipal": grant.grantee,
-        "IssuingAccount": f"arn:aws:iam::{grant.issuing_account}:root",
+        "IssuingAccount": account_root_arn(grant.issuing_account),
         "Operations": sorted(grant.operations),
     }
     if grant.retiring:
@@ -85,7 +85,7 @@ def _listed(grant: Grant, entry_arn: str) -> dict[str, Any]:
     return listed
 
 
-@operation("CreateGrant")
+@operation("CreateGrant", mutating=True)
 def create_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     check_grant_tokens(params)
     if params.get("GranteeServicePrincipal") or params.get("RetiringServicePrincipal"):
@@ -139,10 +139,10 @@ def create_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     )
     with service.store.write() as connection:
         if grant.name:
-            for existing in service.store.grants_of(entry.record.key_id, connection):
+            for existing in service.store.grants.of_key(entry.record.key_id, connection):
                 if existing.same_request(grant):  # a retry of the same named grant
                     return {"GrantToken": existing.token, "GrantId": existing.grant_id}
-        service.store.insert_grant(grant, connection)
+        service.store.grants.insert(grant, connection)
     service.forget()
     return {"GrantToken": grant.token, "GrantId": grant.grant_id}
 
@@ -183,7 +183,7 @@ def list_retirable_grants(service: KmsService, caller: Caller, params: Params) -
     # grants on keys of the request's region only (of any account, as AWS lists them)
     found = [
         (g, entry)
-        for g in service.store.grants_retirable_by(retiring)
+        for g in service.store.grants.retirable_by(retiring)
         if (after is None or g.grant_id > after)
         and (entry := service.reach(caller, g.key_id)) is not None
     ]
@@ -196,7 +196,7 @@ def _find(service: KmsService, caller: Caller, params: Params) -> tuple[KeyEntry
     if token is not None:
         if not token.startswith(TOKEN_PREFIX):
             raise InvalidGrantTokenException("The grant token is not valid.")
-        grant = service.store.grant_by_token(token)
+        grant = service.store.grants.by_token(token)
         if grant is None:
             raise NotFoundException(
                 "The grant this token names does not exist (it was retired or revoked)."
@@ -219,7 +219,7 @@ def _find(service: KmsService, caller: Caller, params: Params) -> tuple[KeyEntry
     return entry, found[0]
 
 
-@operation("RetireGrant")
+@operation("RetireGrant", mutating=True)
 def retire_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     entry, grant = _find(service, caller, params)
     arn = caller.principal.arn
@@ -229,7 +229,7 @@ def retire_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     return _delete(service, grant, params)
 
 
-@operation("RevokeGrant")
+@operation("RevokeGrant", mutating=True)
 def revoke_grant(service: KmsService, caller: Caller, params: Params) -> Result:
     entry, grant = _find(service, caller, {"KeyId": params["KeyId"], "GrantId": params["GrantId"]})
     service.authorize(caller, "RevokeGrant", entry)
@@ -239,6 +239,6 @@ def revoke_grant(service: KmsService, caller: Caller, params: Params) -> Result:
 def _delete(service: KmsService, grant: Grant, params: Params) -> Result:
     stop_if_dry_run(params)
     with service.store.write() as connection:
-        service.store.delete_grant(grant.grant_id, connection)
+        service.store.grants.delete(grant.grant_id, connection)
     service.forget()
     return {}

@@ -32,10 +32,10 @@ from sealbox.server.errors import (
     ValidationException,
 )
 from sealbox.server.lifecycle import DAY
-from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 from sealbox.server.store.records import MaterialRecord, import_token_aad, material_aad
-from sealbox.server.workpool import preparation, prepared
+from sealbox.server.workpool import prepared
 
 TOKEN_LIFETIME = DAY
 MAX_VALIDITY = 365 * DAY
@@ -103,7 +103,6 @@ def _wrapping_bits(params: Params) -> int:
     return _BITS[spec]
 
 
-@preparation("GetParametersForImport")
 def _prepare_wrapping_key(
     service: KmsService, caller: Caller, params: Params
 ) -> Callable[[], WrappingKeyPair]:
@@ -114,7 +113,7 @@ def _prepare_wrapping_key(
     return functools.partial(new_wrapping_key_pair, _wrapping_bits(params))
 
 
-@operation("GetParametersForImport")
+@operation("GetParametersForImport", mutating=True, prepare=_prepare_wrapping_key)
 def get_parameters_for_import(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _external(service, caller, params["KeyId"], "GetParametersForImport")
     bits = _wrapping_bits(params)
@@ -126,9 +125,15 @@ def get_parameters_for_import(service: KmsService, caller: Caller, params: Param
     wrapped = service.require_unsealed().wrap(
         pair.private_der, aad=import_token_aad(entry.record.arn, token.hex())
     )
-    service.store.insert_import_token(
-        token.hex(), entry.record.key_id, params["WrappingAlgorithm"], wrapped, valid_to
-    )
+    with service.store.write() as connection:
+        service.store.keys.insert_import_token(
+            token.hex(),
+            entry.record.key_id,
+            params["WrappingAlgorithm"],
+            wrapped,
+            valid_to,
+            connection,
+        )
     return {
         "KeyId": entry.record.arn,
         "ImportToken": token,
@@ -174,12 +179,12 @@ def _expiry(service: KmsService, params: Params) -> tuple[str, float | None]:
     return model, valid_to
 
 
-@operation("ImportKeyMaterial")
+@operation("ImportKeyMaterial", mutating=True)
 def import_key_material(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _external(service, caller, params["KeyId"], "ImportKeyMaterial")
     record = entry.record
     token = params["ImportToken"].hex()
-    stored = service.store.import_token(token)
+    stored = service.store.keys.import_token(token)
     if stored is None or stored.key_id != record.key_id:
         raise InvalidImportTokenException(f"The import token is not valid for {record.arn}.")
     if stored.valid_to <= service.clock.now():
@@ -197,7 +202,7 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
         raise IncorrectKeyMaterialException("Symmetric key material must be 256 bits (32 bytes).")
     model, valid_to = _expiry(service, params)
     material_id = imported_material_id(record.key_id, material)
-    known = {m.material_id: m for m in service.store.materials(record.key_id)}
+    known = {m.material_id: m for m in service.store.keys.materials(record.key_id)}
     import_type = params.get("ImportType") or (
         "EXISTING_KEY_MATERIAL" if known else "NEW_KEY_MATERIAL"
     )
@@ -218,7 +223,7 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
                     "use ImportType EXISTING_KEY_MATERIAL."
                 )
             first = record.current_material_id is None
-            service.store.insert_material(
+            service.store.keys.insert_material(
                 MaterialRecord(
                     record.key_id,
                     material_id,
@@ -230,7 +235,7 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
                 connection,
             )
             if first:
-                service.store.update_key(
+                service.store.keys.update_key(
                     record.key_id, connection, current_material_id=material_id, key_state="Enabled"
                 )
         else:
@@ -240,13 +245,13 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
                     "The key material does not match the key material previously imported into this key."
                 )
             if material_id == record.current_material_id and record.key_state == "PendingImport":
-                service.store.update_key(record.key_id, connection, key_state="Enabled")
-        service.store.update_material(record.key_id, material_id, connection, **fields)
+                service.store.keys.update_key(record.key_id, connection, key_state="Enabled")
+        service.store.keys.update_material(record.key_id, material_id, connection, **fields)
     service.forget()
     return {"KeyId": record.arn, "KeyMaterialId": material_id}
 
 
-@operation("DeleteImportedKeyMaterial")
+@operation("DeleteImportedKeyMaterial", mutating=True)
 def delete_imported_key_material(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _external(service, caller, params["KeyId"], "DeleteImportedKeyMaterial")
     record = entry.record
@@ -254,13 +259,13 @@ def delete_imported_key_material(service: KmsService, caller: Caller, params: Pa
     if material_id is None or material_id not in entry.wrapped:
         raise KMSInvalidStateException(f"{record.arn} has no such imported key material.")
     with service.store.write() as connection:
-        service.store.update_material(
+        service.store.keys.update_material(
             record.key_id, material_id, connection, wrapped=b"", valid_to=None
         )
         if material_id == record.current_material_id and record.key_state in (
             "Enabled",
             "Disabled",
         ):
-            service.store.update_key(record.key_id, connection, key_state="PendingImport")
+            service.store.keys.update_key(record.key_id, connection, key_state="PendingImport")
     service.forget()
     return {"KeyId": record.arn, "KeyMaterialId": material_id}

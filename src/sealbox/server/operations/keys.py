@@ -8,19 +8,21 @@ import os
 from typing import Any
 
 from sealbox.server.access.authorization import create_key_keys, request_alias_keys
-from sealbox.server.access.policy_language import ContextValue, Policy
+from sealbox.server.access.conditions import ContextValue
+from sealbox.server.access.policy_language import Policy
+from sealbox.server.arn import account_root_arn, key_arn
 from sealbox.server.errors import (
     KMSInvalidStateException,
     NotFoundException,
     UnsupportedOperationException,
     ValidationException,
 )
-from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.policies import check_lockout
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.operations.tags import check_tags
 from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
-from sealbox.server.store.records import PARTITION, KeyRecord, MaterialRecord, key_arn, material_aad
+from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
 
 DAY = 86400.0
 DEFAULT_PENDING_WINDOW = 30
@@ -37,7 +39,7 @@ def default_policy(account: str) -> str:
                 {
                     "Sid": "Enable IAM User Permissions",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{PARTITION}:iam::{account}:root"},
+                    "Principal": {"AWS": account_root_arn(account)},
                     "Action": "kms:*",
                     "Resource": "*",
                 }
@@ -83,7 +85,7 @@ def _unsupported(what: str) -> UnsupportedOperationException:
     )
 
 
-@operation("CreateKey")
+@operation("CreateKey", mutating=True)
 def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
     service.authorize(caller, "CreateKey", None, context=create_key_keys(params))
     if "KeySpec" in params and "CustomerMasterKeySpec" in params:
@@ -138,7 +140,8 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         policy=policy,
         current_material_id=material.material_id if material is not None else None,
     )
-    service.store.insert_key(record, material, tags)
+    with service.store.write() as connection:
+        service.store.keys.insert_key(record, material, tags, connection)
     caller.keys.append(record.arn)
     return {"KeyMetadata": key_metadata(record)}
 
@@ -158,7 +161,7 @@ def list_keys(service: KmsService, caller: Caller, params: Params) -> Result:
     now = service.clock.now()
     records = [
         r
-        for r in service.store.list_keys(caller.account, caller.region, after, limit + 1)
+        for r in service.store.keys.list_keys(caller.account, caller.region, after, limit + 1)
         if not (
             r.key_state == "PendingDeletion"
             and r.deletion_date is not None
@@ -182,7 +185,7 @@ def transition(
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry, context=condition_keys)
     with service.store.write() as connection:
-        record = service.store.get_key(entry.record.key_id, connection)
+        record = service.store.keys.get_key(entry.record.key_id, connection)
         if record is None:
             raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
         if record.key_state not in allowed:
@@ -191,14 +194,14 @@ def transition(
             )
             raise KMSInvalidStateException(f"{record.arn} is {state}.")
         values = {k: (v(record) if callable(v) else v) for k, v in changes.items()}
-        service.store.update_key(record.key_id, connection, **values)
+        service.store.keys.update_key(record.key_id, connection, **values)
     service.forget()
     fresh = service.reach(caller, record.key_id)
     assert fresh is not None
     return fresh.record
 
 
-@operation("EnableKey")
+@operation("EnableKey", mutating=True)
 def enable_key(service: KmsService, caller: Caller, params: Params) -> Result:
     transition(
         service, caller, params["KeyId"], "EnableKey", ("Enabled", "Disabled"), key_state="Enabled"
@@ -206,7 +209,7 @@ def enable_key(service: KmsService, caller: Caller, params: Params) -> Result:
     return {}
 
 
-@operation("DisableKey")
+@operation("DisableKey", mutating=True)
 def disable_key(service: KmsService, caller: Caller, params: Params) -> Result:
     transition(
         service,
@@ -219,7 +222,7 @@ def disable_key(service: KmsService, caller: Caller, params: Params) -> Result:
     return {}
 
 
-@operation("ScheduleKeyDeletion")
+@operation("ScheduleKeyDeletion", mutating=True)
 def schedule_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
     days = params.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW)
     when = service.clock.now() + days * DAY
@@ -246,7 +249,7 @@ def _state_after_cancel(record: KeyRecord) -> str:
     return "Disabled" if record.current_material_id is not None else "PendingImport"
 
 
-@operation("CancelKeyDeletion")
+@operation("CancelKeyDeletion", mutating=True)
 def cancel_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "CancelKeyDeletion", entry)
@@ -265,7 +268,7 @@ def cancel_key_deletion(service: KmsService, caller: Caller, params: Params) -> 
     return {"KeyId": record.arn}
 
 
-@operation("UpdateKeyDescription")
+@operation("UpdateKeyDescription", mutating=True)
 def update_key_description(service: KmsService, caller: Caller, params: Params) -> Result:
     transition(
         service,

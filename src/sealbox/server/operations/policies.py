@@ -9,7 +9,7 @@ from sealbox.server.errors import (
     MalformedPolicyDocumentException,
     NotFoundException,
 )
-from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KmsService
 
 POLICY_NAME = "default"
@@ -56,7 +56,7 @@ def get_key_policy(service: KmsService, caller: Caller, params: Params) -> Resul
     return {"Policy": entry.record.policy, "PolicyName": POLICY_NAME}
 
 
-@operation("PutKeyPolicy")
+@operation("PutKeyPolicy", mutating=True)
 def put_key_policy(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     bypass = bool(params.get("BypassPolicyLockoutSafetyCheck"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sealbox.server.access.policy_language import ContextValue
+from sealbox.server.access.conditions import ContextValue
 from sealbox.server.errors import (
     DisabledException,
     KMSInvalidStateException,
@@ -17,8 +17,8 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
 )
 from sealbox.server.lifecycle import DAY, ON_DEMAND_ROTATION_LIMIT, new_material
-from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 from sealbox.server.store.records import KeyRecord, MaterialRecord
 
@@ -44,11 +44,11 @@ def _rotatable(
 
 
 def _last_rotation(service: KmsService, record: KeyRecord) -> float:
-    dates = [m.created_at for m in service.store.materials(record.key_id) if m.rotation_type]
+    dates = [m.created_at for m in service.store.keys.materials(record.key_id) if m.rotation_type]
     return max(dates, default=record.created_at)
 
 
-@operation("EnableKeyRotation")
+@operation("EnableKeyRotation", mutating=True)
 def enable_key_rotation(service: KmsService, caller: Caller, params: Params) -> Result:
     period = params.get("RotationPeriodInDays", DEFAULT_PERIOD_DAYS)
     entry = _rotatable(
@@ -73,7 +73,7 @@ def enable_key_rotation(service: KmsService, caller: Caller, params: Params) -> 
     return {}
 
 
-@operation("DisableKeyRotation")
+@operation("DisableKeyRotation", mutating=True)
 def disable_key_rotation(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _rotatable(service, caller, params["KeyId"], "DisableKeyRotation")
     service.change_key(entry.record.key_id, rotation_enabled=False, next_rotation=None)
@@ -92,12 +92,12 @@ def get_key_rotation_status(service: KmsService, caller: Caller, params: Params)
     return result
 
 
-@operation("RotateKeyOnDemand")
+@operation("RotateKeyOnDemand", mutating=True)
 def rotate_key_on_demand(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _rotatable(service, caller, params["KeyId"], "RotateKeyOnDemand")
     key_id = entry.record.key_id
     with service.store.write() as connection:
-        record = service.store.get_key(key_id, connection)
+        record = service.store.keys.get_key(key_id, connection)
         if record is None:
             raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
         if record.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT:
@@ -106,11 +106,13 @@ def rotate_key_on_demand(service: KmsService, caller: Caller, params: Params) ->
             )
         now = service.clock.now()
         if record.origin == "AWS_KMS":
-            new_material(service, record, "ON_DEMAND", now, connection)
+            new_material(
+                service.store, service.require_unsealed(), record, "ON_DEMAND", now, connection
+            )
         else:
             pending = [
                 m
-                for m in service.store.materials(key_id, connection)
+                for m in service.store.keys.materials(key_id, connection)
                 if m.pending_rotation and m.present
             ]
             if not pending:
@@ -118,19 +120,19 @@ def rotate_key_on_demand(service: KmsService, caller: Caller, params: Params) ->
                     f"{record.arn} has no imported key material pending rotation; "
                     "import NEW_KEY_MATERIAL first."
                 )
-            service.store.update_material(
+            service.store.keys.update_material(
                 key_id,
                 pending[-1].material_id,
                 connection,
                 pending_rotation=False,
                 rotation_type="ON_DEMAND",
                 created_at=now,
-                position=service.store.next_material_position(key_id, connection),
+                position=service.store.keys.next_material_position(key_id, connection),
             )
-            service.store.update_key(
+            service.store.keys.update_key(
                 key_id, connection, current_material_id=pending[-1].material_id
             )
-        service.store.update_key(
+        service.store.keys.update_key(
             key_id, connection, on_demand_rotations=record.on_demand_rotations + 1
         )
     service.forget()
@@ -166,7 +168,7 @@ def list_key_rotations(service: KmsService, caller: Caller, params: Params) -> R
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "ListKeyRotations", entry)
     limit, after = page_request(params, 100, valid=lambda position: position.isdigit())
-    materials = service.store.materials(entry.record.key_id)
+    materials = service.store.keys.materials(entry.record.key_id)
     if params.get("IncludeKeyMaterial", "ROTATIONS_ONLY") == "ROTATIONS_ONLY":
         materials = [m for m in materials if m.rotation_type]
     # positions as fixed-width text: a marker compares as text, and a forged one cannot crash us

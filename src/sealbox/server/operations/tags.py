@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sealbox.server.errors import KMSInvalidStateException, LimitExceededException, TagException
-from sealbox.server.operations import Params, Result, operation
 from sealbox.server.operations.paging import page_request, page_result
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 
 MAX_TAGS = 50
@@ -36,23 +36,23 @@ def _taggable(service: KmsService, caller: Caller, key_param: str, action: str) 
     return entry
 
 
-@operation("TagResource")
+@operation("TagResource", mutating=True)
 def tag_resource(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _taggable(service, caller, params["KeyId"], "TagResource")
     tags = check_tags(params["Tags"])
     with service.store.write() as connection:
-        existing = service.store.tags(entry.record.key_id, connection)
+        existing = service.store.keys.tags(entry.record.key_id, connection)
         if len({**existing, **tags}) > MAX_TAGS:
             raise LimitExceededException(f"A key can have at most {MAX_TAGS} tags.")
-        service.store.put_tags(entry.record.key_id, tags, connection)
+        service.store.keys.put_tags(entry.record.key_id, tags, connection)
     return {}
 
 
-@operation("UntagResource")
+@operation("UntagResource", mutating=True)
 def untag_resource(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = _taggable(service, caller, params["KeyId"], "UntagResource")
     with service.store.write() as connection:
-        service.store.remove_tags(entry.record.key_id, list(params["TagKeys"]), connection)
+        service.store.keys.remove_tags(entry.record.key_id, list(params["TagKeys"]), connection)
     return {}
 
 
@@ -61,7 +61,7 @@ def list_resource_tags(service: KmsService, caller: Caller, params: Params) -> R
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "ListResourceTags", entry)
     limit, after = page_request(params, 50)
-    items = sorted(service.store.tags(entry.record.key_id).items())
+    items = sorted(service.store.keys.tags(entry.record.key_id).items())
     if after is not None:
         items = [item for item in items if item[0] > after]
     shown, more = page_result(items, limit, lambda item: item[0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sealbox.server.errors import UnsupportedOperationException
-from sealbox.server.operations import Params, Result, operation
+from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KmsService
 
 NOT_IMPLEMENTED: dict[str, str] = {
@@ -43,7 +43,7 @@ def _refuse(name: str, reason: str) -> None:
             f"{name}: {reason} in this version of Sealbox (see the README)."
         )
 
-    operation(name)(handler)
+    operation(name, supported=False)(handler)
 
 
 for _name, _reason in NOT_IMPLEMENTED.items():

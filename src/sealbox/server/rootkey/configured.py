@@ -70,14 +70,9 @@ def load_serving_root_key(config: ServerConfig, store: Store) -> RootKey:
 
 
 def bind(store: Store, root_key: RootKey) -> None:
-    store.put_meta(
-        {
-            "root_key_id": root_key.key_id,
-            "root_key_check": base64.b64encode(
-                root_key.wrap(CHECK_PLAINTEXT, aad=CHECK_AAD)
-            ).decode(),
-        }
-    )
+    check = base64.b64encode(root_key.wrap(CHECK_PLAINTEXT, aad=CHECK_AAD)).decode()
+    with store.write() as connection:
+        store.put_meta({"root_key_id": root_key.key_id, "root_key_check": check}, connection)
 
 
 def check_binding(store: Store, root_key: RootKey) -> None:

@@ -67,7 +67,8 @@ def passphrase_root_key(spec: str, store: Store, *, create: bool) -> AesRootKey:
         if not create:
             raise RootKeyError("this store was not sealed with a passphrase (it has no salt)")
         salt = os.urandom(16)
-        store.put_meta({SALT_META: base64.b64encode(salt).decode()})
+        with store.write() as connection:
+            store.put_meta({SALT_META: base64.b64encode(salt).decode()}, connection)
     else:
         salt = base64.b64decode(encoded)
     if spec not in _read:

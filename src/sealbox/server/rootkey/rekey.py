@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from sealbox.server.arn import key_arn
 from sealbox.server.audit.chain import KEY_AAD, KEY_META
 from sealbox.server.rootkey.core import (
     CHECK_AAD,
@@ -29,7 +30,7 @@ from sealbox.server.rootkey.core import (
     close_root_key,
 )
 from sealbox.server.store import schema
-from sealbox.server.store.records import import_token_aad, key_arn, material_aad, secret_aad
+from sealbox.server.store.records import import_token_aad, material_aad, secret_aad
 from sealbox.server.store.repository import Store
 
 BATCH = 100
@@ -168,4 +169,5 @@ def _bind(store: Store, old: RootKey, new: RootKey) -> None:
         rewrapped = _rewrap(base64.b64decode(audit), KEY_AAD, old, new)
         if rewrapped is not None:
             values[KEY_META] = base64.b64encode(rewrapped).decode()
-    store.put_meta(values)
+    with store.write() as connection:
+        store.put_meta(values, connection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PARTITION = "aws"
+from sealbox.server.arn import alias_arn, key_arn, user_arn
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class AccessKeyRecord:
 
     @property
     def user_arn(self) -> str:
-        return f"arn:{PARTITION}:iam::{self.account}:user/{self.user_name}"
+        return user_arn(self.account, self.user_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +77,7 @@ class AliasRecord:
 
     @property
     def arn(self) -> str:
-        return f"arn:{PARTITION}:kms:{self.region}:{self.account}:{self.alias_name}"
-
-
-def key_arn(region: str, account: str, key_id: str) -> str:
-    return f"arn:{PARTITION}:kms:{region}:{account}:key/{key_id}"
+        return alias_arn(self.region, self.account, self.alias_name)
 
 
 def material_aad(arn: str, material_id: str) -> bytes:

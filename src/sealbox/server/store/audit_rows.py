@@ -1,0 +1,185 @@
+"""The audit log's rows: appended inside a state change's transaction, or in batches by
+an :class:`AuditAppender` (the group commit of every other request's records); read by
+``sealbox audit verify`` and ``sealbox audit query``.
+
+Readers take an optional connection, :meth:`AuditRows.append` the caller's (see
+:class:`~sealbox.server.store.repository.Store`); the appender alone commits on a
+connection of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from sealbox.server.store import schema
+from sealbox.server.store.locking import NoLock, WriteLock
+from sealbox.server.store.tables import Reading
+
+# The indexed columns, derived from the MACed record.
+INDEXED = ("event_time", "event_name", "principal", "key_arn", "error_code")
+
+
+def indexed(record: dict[str, Any]) -> dict[str, Any]:
+    """The values of the store's indexed columns, all taken from the (MACed) record: a
+    column that differs from what its record gives was edited."""
+    resource = record.get("resources") or [{}]
+    return {
+        "event_time": datetime.fromisoformat(record["eventTime"]).timestamp(),
+        "event_name": record["eventName"],
+        "principal": record["userIdentity"].get("arn", ""),
+        "key_arn": resource[0].get("ARN", ""),
+        "error_code": record.get("errorCode", ""),
+    }
+
+
+class AuditRows:
+    def __init__(self, store: Reading, engine: Engine, write_lock: WriteLock | NoLock) -> None:
+        self._store = store
+        self._engine = engine
+        self._write_lock = write_lock
+
+    def append(self, rows: list[dict[str, Any]], connection: Connection) -> None:
+        connection.execute(schema.audit_log.insert(), rows)
+
+    def appender(self) -> AuditAppender:
+        return AuditAppender(self._engine, self._write_lock)
+
+    def chains(self, connection: Connection | None = None) -> list[str]:
+        query = select(schema.audit_log.c.chain).distinct()
+        with self._store.reading(connection) as reader:
+            return [str(chain) for chain in reader.execute(query).scalars()]
+
+    def rows(self, chain: str | None = None, connection: Connection | None = None) -> Iterator[Any]:
+        """Every row (or ``chain``'s), ordered by chain, then sequence number."""
+        table = schema.audit_log
+        query = select(table).order_by(table.c.chain, table.c.seq)
+        if chain is not None:
+            query = query.where(table.c.chain == chain)
+        with self._store.reading(connection) as reader:
+            yield from reader.execute(query)
+
+    def head(self, chain: str, connection: Connection | None = None) -> tuple[int, bytes] | None:
+        """A chain's last stored record: (sequence number, MAC)."""
+        table = schema.audit_log
+        query = (
+            select(table.c.seq, table.c.mac)
+            .where(table.c.chain == chain)
+            .order_by(table.c.seq.desc())
+            .limit(1)
+        )
+        with self._store.reading(connection) as reader:
+            row = reader.execute(query).first()
+        return None if row is None else (int(row.seq), bytes(row.mac))
+
+    def mac(self, chain: str, seq: int, connection: Connection | None = None) -> bytes | None:
+        table = schema.audit_log
+        query = select(table.c.mac).where(table.c.chain == chain, table.c.seq == seq)
+        with self._store.reading(connection) as reader:
+            mac = reader.execute(query).scalar()
+        return None if mac is None else bytes(mac)
+
+    def query(
+        self,
+        *,
+        event_name: str | None = None,
+        principal: str | None = None,
+        error_code: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        connection: Connection | None = None,
+    ) -> Iterator[Any]:
+        """Rows whose record matches every filter given, in event time order.
+
+        The filters apply to the MACed record, never to the indexed columns: editing a
+        column can then not hide a record from a query (`audit verify` reports the edit).
+        Every row is read; a quick look at the raw text skips most non-matching ones."""
+        wanted = {
+            name: value
+            for name, value in (
+                ("event_name", event_name),
+                ("principal", principal),
+                ("error_code", error_code),
+            )
+            if value is not None
+        }
+        hints = [
+            f'"{field}":{json.dumps(value)}'
+            for field, value in (("eventName", event_name), ("errorCode", error_code))
+            if value and value.isascii()
+        ]
+        table = schema.audit_log
+        query = select(table).order_by(table.c.event_time, table.c.chain, table.c.seq)
+        with self._store.reading(connection) as reader:
+            for row in reader.execute(query):
+                if any(hint not in row.record for hint in hints):
+                    continue
+                fields = indexed(json.loads(row.record))
+                if any(fields[name] != value for name, value in wanted.items()):
+                    continue
+                if since is not None and fields["event_time"] < since:
+                    continue
+                if until is not None and fields["event_time"] > until:
+                    continue
+                yield row
+
+
+class AuditAppender:
+    """Appends batches of audit rows on a database connection of its own: one prepared
+    INSERT and one commit per batch, without the per-statement overhead of SQLAlchemy
+    on the busiest write path. Use it from one thread."""
+
+    def __init__(self, engine: Engine, write_lock: WriteLock | NoLock) -> None:
+        self._engine = engine
+        self._write_lock = write_lock
+        compiled = schema.audit_log.insert().compile(dialect=engine.dialect)
+        self._sql = str(compiled)
+        self._order: list[str] | None = compiled.positiontup
+        self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+        self._raw: Any = None
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Commit ``rows`` in one transaction; on any failure nothing is written.
+
+        A kept connection may have died since its last batch (a database restart): then
+        the batch is tried once more on a fresh one. Were the first commit to have landed
+        after all, the retry would collide on the rows' (chain, seq) keys and fail, so a
+        record is never written twice."""
+        order = self._order
+        values = [tuple(row[c] for c in order) for row in rows] if order else rows
+        reused = self._raw is not None
+        try:
+            self._commit(values)
+        except Exception:
+            if not reused:
+                raise
+            self._commit(values)
+
+    def _commit(self, values: list[Any]) -> None:
+        if self._raw is None:
+            self._raw = self._engine.raw_connection()
+        with self._write_lock.held():
+            cursor = self._raw.cursor()
+            try:
+                if self._begin is not None:
+                    cursor.execute(self._begin)
+                cursor.executemany(self._sql, values)
+                self._raw.commit()
+            except BaseException:
+                self.close()  # rolls back; the next batch starts on a fresh connection
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+
+    def close(self) -> None:
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                self._raw.rollback()
+            with contextlib.suppress(Exception):
+                self._raw.close()
+            self._raw = None
