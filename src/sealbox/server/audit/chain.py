@@ -25,10 +25,12 @@ def ensure_audit_key(store: Store, root_key: RootKey) -> None:
     """Create the store's audit MAC key and its identity once (the key wrapped under the
     root key). The identity goes into every checkpoint, so a checkpoint directory mixing
     two stores' files tells them apart (a restored store keeps its source's identity)."""
+    # Read and written in one transaction each: nodes starting together on a new
+    # PostgreSQL store agree on one key instead of the last writer's replacing the first's.
     if store.get_meta(KEY_META) is None:
-        wrapped = root_key.wrap(os.urandom(32), aad=KEY_AAD)
+        wrapped = base64.b64encode(root_key.wrap(os.urandom(32), aad=KEY_AAD)).decode()
         with store.write() as connection:
-            store.put_meta({KEY_META: base64.b64encode(wrapped).decode()}, connection)
+            store.put_meta_if_absent(KEY_META, wrapped, connection)
     with store.write() as connection:
         store.put_meta_if_absent(STORE_ID_META, uuid.uuid4().hex, connection)
 
