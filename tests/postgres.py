@@ -57,7 +57,9 @@ class PostgresCluster:
         self._as_user: list[str] = []
         if os.geteuid() == 0:
             os.chown(self.directory, 65534, 65534)
-            self._as_user = ["runuser", "-u", "nobody", "--"]
+            # runuser lives in /usr/sbin, which a minimal PATH may leave out
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+            self._as_user = [runuser, "-u", "nobody", "--"]
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8")
         self._options: list[str] = []
         if tls is not None:
