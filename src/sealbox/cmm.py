@@ -10,11 +10,13 @@ header while still authenticating them: the reader must supply them again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from sealbox.crypto.signing import (
+    VerificationKey,
     decode_verification_key,
     encode_verification_key,
     generate_signing_key,
@@ -144,32 +146,17 @@ class DefaultCryptoMaterialsManager:
         return materials
 
     def decrypt_materials(self, request: DecryptionMaterialsRequest) -> DecryptionMaterials:
+        """The keyring's data key first, then the verification key, in the specification's
+        (and the reference's) order: the stored context is the data key's wrapping AAD, so
+        an altered ``aws-crypto-public-key`` fails as the unwrap fails, as it does there."""
         algorithm = request.algorithm
         check_decrypt_policy(request.commitment_policy, algorithm)
         stored = request.encryption_context
-        verification_key = None
-        if algorithm.signature is not None:
-            if PUBLIC_KEY_FIELD not in stored:
-                raise MalformedMessageError(
-                    f"signed suite 0x{algorithm.suite_id:04X} but no {PUBLIC_KEY_FIELD} "
-                    "in the encryption context",
-                    code=ErrorCode.HEADER_INVALID,
-                )
-            verification_key = decode_verification_key(
-                algorithm.signature, stored[PUBLIC_KEY_FIELD]
-            )
-        elif PUBLIC_KEY_FIELD in stored:
-            raise MalformedMessageError(
-                f"{PUBLIC_KEY_FIELD} in the encryption context of unsigned suite "
-                f"0x{algorithm.suite_id:04X}",
-                code=ErrorCode.HEADER_INVALID,
-            )
         context, required = merge_reproduced_context(stored, request.reproduced_encryption_context)
         materials = self.keyring.on_decrypt(
             DecryptionMaterials(
                 algorithm=algorithm,
                 encryption_context=context,
-                verification_key=verification_key,
                 required_encryption_context_keys=required,
             ),
             request.encrypted_data_keys,
@@ -178,7 +165,26 @@ class DefaultCryptoMaterialsManager:
             raise KeyringError(
                 f"{self.keyring!r} returned no data key", code=ErrorCode.NO_DECRYPTABLE_KEY
             )
-        return materials
+        return dataclasses.replace(materials, verification_key=_verification_key(algorithm, stored))
+
+
+def _verification_key(algorithm: Algorithm, stored: Mapping[str, str]) -> VerificationKey | None:
+    """The message's verification key: in the stored context exactly when the suite signs."""
+    if algorithm.signature is None:
+        if PUBLIC_KEY_FIELD in stored:
+            raise MalformedMessageError(
+                f"{PUBLIC_KEY_FIELD} in the encryption context of unsigned suite "
+                f"0x{algorithm.suite_id:04X}",
+                code=ErrorCode.HEADER_INVALID,
+            )
+        return None
+    if PUBLIC_KEY_FIELD not in stored:
+        raise MalformedMessageError(
+            f"signed suite 0x{algorithm.suite_id:04X} but no {PUBLIC_KEY_FIELD} "
+            "in the encryption context",
+            code=ErrorCode.HEADER_INVALID,
+        )
+    return decode_verification_key(algorithm.signature, stored[PUBLIC_KEY_FIELD])
 
 
 def as_materials_manager(

@@ -35,7 +35,8 @@ class _MessageStream(io.IOBase):
     def __init__(self, source: Source) -> None:
         self._reader, self._owned = open_reader(source)
         self._ready: deque[bytes] = deque()
-        self._available = 0
+        self._head = 0  # bytes of the first ready chunk already handed out
+        self._available = 0  # ready bytes not yet handed out
         self._finished = False
         self._error: BaseException | None = None
 
@@ -56,6 +57,11 @@ class _MessageStream(io.IOBase):
         handed out first and the error is raised by the next call."""
         try:
             while (until < 0 or self._available < until) and not self._finished:
+                if self._head:
+                    # Keep only the unread rest (shorter than ``until``) of a chunk
+                    # partly handed out, so that no more is held while producing.
+                    self._ready[0] = self._ready[0][self._head :]
+                    self._head = 0
                 self._produce_once()
         except Exception:
             if not self._available:
@@ -76,6 +82,11 @@ class _MessageStream(io.IOBase):
             self._ready.append(chunk)
             self._available += len(chunk)
 
+    @property
+    def finished(self) -> bool:
+        """Whether the whole output has been produced (when decrypting: and verified)."""
+        return self._finished
+
     def readable(self) -> bool:
         return True
 
@@ -85,21 +96,32 @@ class _MessageStream(io.IOBase):
             raise UsageError("read from a closed stream", code=ErrorCode.STREAM_STATE)
         size = -1 if size is None else size
         self._run(size)
-        if size < 0 or size >= self._available:
-            chunks = list(self._ready)
-            self._ready.clear()
-            self._available = 0
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        parts: list[bytes] = []
-        need = size
-        while need:
-            chunk = self._ready.popleft()
-            if len(chunk) > need:
-                self._ready.appendleft(chunk[need:])
-                chunk = chunk[:need]
-            parts.append(chunk)
-            need -= len(chunk)
+        return self._take(self._available if size < 0 else min(size, self._available))
+
+    def _take(self, size: int) -> bytes:
+        """The next ``size`` ready bytes, copied at most once.
+
+        Small reads slice the first chunk at an offset instead of re-slicing its
+        rest each time (a copy of up to a whole chunk per read); the chunk is
+        dropped once handed out, and :meth:`_run` trims it before producing more."""
+        ready, head = self._ready, self._head
         self._available -= size
+        if ready and head + size < len(ready[0]):  # within the first chunk: O(size)
+            self._head = head + size
+            return ready[0][head : head + size]
+        parts: list[bytes | memoryview] = []
+        while size:
+            chunk = ready[0]
+            if head + size < len(chunk):
+                parts.append(memoryview(chunk)[head : head + size])
+                break
+            ready.popleft()
+            parts.append(memoryview(chunk)[head:] if head else chunk)
+            size -= len(chunk) - head
+            head = 0
+        self._head = head + size
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]  # a whole chunk, handed out without a copy
         return b"".join(parts)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -112,9 +134,7 @@ class _MessageStream(io.IOBase):
         self._run(1)
         if not self._ready:
             raise StopIteration
-        chunk = self._ready.popleft()
-        self._available -= len(chunk)
-        return chunk
+        return self._take(len(self._ready[0]) - self._head)
 
     def close(self) -> None:
         if not self.closed:

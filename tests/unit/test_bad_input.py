@@ -72,6 +72,10 @@ def encrypt(algorithm: sealbox.Algorithm = SIGNED, keyring: Keyring = AES) -> by
 
 SIGNED_MESSAGE = encrypt()
 UNSIGNED_MESSAGE = encrypt(UNSIGNED)
+# RSA wrapping does not bind the encryption context: a message whose context is changed
+# still unwraps, so the checks made after the data key (the public key's) are reached.
+SIGNED_RSA_MESSAGE = encrypt(SIGNED, RSA)
+UNSIGNED_RSA_MESSAGE = encrypt(UNSIGNED, RSA)
 
 
 def header_length(message: bytes) -> int:
@@ -447,16 +451,17 @@ ROWS = [
         22,
         "public key missing (signed)",
         lambda: rebuild_header(
-            SIGNED_MESSAGE,
+            SIGNED_RSA_MESSAGE,
             encryption_context={"purpose": "bad-input", "aws-crypto-public-kez": "x"},
         ),
         ErrorCode.HEADER_INVALID,
+        keyring=RSA,
     ),
     Row(
         22,
         "public key present (unsigned)",
         lambda: rebuild_header(
-            UNSIGNED_MESSAGE,
+            UNSIGNED_RSA_MESSAGE,
             encryption_context={
                 "purpose": "bad-input",
                 PUBLIC_KEY_FIELD: parse_header(SIGNED_MESSAGE).header.encryption_context[
@@ -465,30 +470,33 @@ ROWS = [
             },
         ),
         ErrorCode.HEADER_INVALID,
+        keyring=RSA,
     ),
     Row(
         22,
         "public key not a compressed point",
         lambda: rebuild_header(
-            SIGNED_MESSAGE,
+            SIGNED_RSA_MESSAGE,
             encryption_context={
                 "purpose": "bad-input",
                 PUBLIC_KEY_FIELD: base64.b64encode(b"\x04" + bytes(48)).decode(),
             },
         ),
         ErrorCode.HEADER_INVALID,
+        keyring=RSA,
     ),
     Row(
         22,
         "public key not on the curve",
         lambda: rebuild_header(
-            SIGNED_MESSAGE,
+            SIGNED_RSA_MESSAGE,
             encryption_context={
                 "purpose": "bad-input",
                 PUBLIC_KEY_FIELD: base64.b64encode(b"\x02" + bytes(47) + b"\x05").decode(),
             },
         ),
         ErrorCode.HEADER_INVALID,
+        keyring=RSA,
     ),
 ]
 

@@ -5,6 +5,9 @@ spec: framework/raw-aes-keyring.md. EDK layout (as the reference writes it):
 * provider id   = key namespace
 * provider info = key name ‖ tag length in bits (u32 = 128) ‖ IV length (u32 = 12) ‖ IV
 * ciphertext    = AES-GCM(wrapping key, IV, data key, AAD = serialized encryption context) ‖ tag
+
+A key name is text (written as UTF-8) or bytes written as given: the reference's raw
+master keys take any bytes as a key id (its guide uses ``os.urandom(8)``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 _INFO_TAIL = struct.Struct(">II")  # tag length in bits, IV length in bytes
 
 
-def check_namespace(key_namespace: str, key_name: str) -> None:
-    if not isinstance(key_namespace, str) or not isinstance(key_name, str):
-        raise UsageError("key_namespace and key_name must be str")
+def checked_key_name(key_namespace: str, key_name: str | bytes) -> bytes:
+    """Check a raw keyring's namespace and key name; return the name as provider info has it."""
+    if not isinstance(key_namespace, str) or not isinstance(key_name, str | bytes):
+        raise UsageError("key_namespace and key_name must be str (key_name may also be bytes)")
     if not key_namespace or not key_name:
         raise UsageError("key_namespace and key_name must not be empty")
     if key_namespace.startswith(RESERVED_PROVIDER_PREFIX):
@@ -34,13 +38,14 @@ def check_namespace(key_namespace: str, key_name: str) -> None:
             f"key_namespace {key_namespace!r} starts with {RESERVED_PROVIDER_PREFIX!r}, which is "
             "reserved for AWS KMS keyrings; choose another namespace"
         )
+    return key_name.encode("utf-8") if isinstance(key_name, str) else key_name
 
 
 class RawAESKeyring:
     """Wraps data keys under an AES-128/192/256 key you hold."""
 
-    def __init__(self, *, key_namespace: str, key_name: str, wrapping_key: bytes) -> None:
-        check_namespace(key_namespace, key_name)
+    def __init__(self, *, key_namespace: str, key_name: str | bytes, wrapping_key: bytes) -> None:
+        name = checked_key_name(key_namespace, key_name)
         if not isinstance(wrapping_key, bytes | bytearray) or len(wrapping_key) not in (16, 24, 32):
             raise UsageError(
                 "wrapping_key must be 16, 24 or 32 bytes (AES-128/192/256)",
@@ -48,7 +53,7 @@ class RawAESKeyring:
             )
         self.key_namespace = key_namespace
         self.key_name = key_name
-        self._name = key_name.encode("utf-8")
+        self._name = name
         self._gcm = GCM(bytes(wrapping_key))
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """Raw RSA keyring: wraps data keys with a local RSA key pair.
 
 spec: framework/raw-rsa-keyring.md. EDK: provider id = key namespace,
-provider info = key name, ciphertext = RSA encryption of the data key.
+provider info = key name (text as UTF-8, or bytes as given), ciphertext = RSA
+encryption of the data key.
 The public key is never derived from the private key (spec MUST NOT): pass
 ``public_key`` to encrypt and ``private_key`` to decrypt.
 
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sealbox.errors import ErrorCode, KeyringError, NoDecryptableKeyError, UsageError
 from sealbox.format.header import EncryptedDataKey
 from sealbox.keyrings.base import no_match, unchanged_if_decrypted
-from sealbox.keyrings.raw_aes import check_namespace
+from sealbox.keyrings.raw_aes import checked_key_name
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
 
 
@@ -98,12 +99,12 @@ class RawRSAKeyring:
         self,
         *,
         key_namespace: str,
-        key_name: str,
+        key_name: str | bytes,
         padding_scheme: PaddingScheme,
         public_key: PublicKeyInput | None = None,
         private_key: PrivateKeyInput | None = None,
     ) -> None:
-        check_namespace(key_namespace, key_name)
+        name = checked_key_name(key_namespace, key_name)
         if not isinstance(padding_scheme, PaddingScheme):
             raise UsageError("padding_scheme must be a sealbox.keyrings.PaddingScheme")
         if public_key is None and private_key is None:
@@ -113,7 +114,7 @@ class RawRSAKeyring:
         self.key_namespace = key_namespace
         self.key_name = key_name
         self.padding_scheme = padding_scheme
-        self._name = key_name.encode("utf-8")
+        self._name = name
         self._public = _load_public(public_key) if public_key is not None else None
         self._private = _load_private(private_key) if private_key is not None else None
         self._padding = padding_scheme.padding()
