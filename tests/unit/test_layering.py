@@ -13,6 +13,7 @@ Imports flow one way, up this stack (a module may import its own layer and those
     encryptor, header_check, decryptor
     streaming
     api
+    aws_encryption_sdk              the reference SDK's legacy API, over the layers below
     sealbox (the lazy re-exports), testing
     cli
 
@@ -47,6 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sealbox.encryptor", "sealbox.header_check", "sealbox.decryptor"),
     ("sealbox.streaming",),
     ("sealbox.api",),
+    ("sealbox.aws_encryption_sdk",),
     ("sealbox", "sealbox.testing"),
     ("sealbox.cli", "sealbox.__main__"),
 )

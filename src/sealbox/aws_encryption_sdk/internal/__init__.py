@@ -1,0 +1,1 @@
+"""Internals the reference package's users reach into (``WrappingKey``, ``SignaturePolicy``)."""

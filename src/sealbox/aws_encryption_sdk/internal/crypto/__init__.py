@@ -1,0 +1,1 @@
+"""Cryptographic helpers of the legacy API: the raw master keys' :class:`WrappingKey`."""

@@ -1,0 +1,1 @@
+"""Master key providers: ``base`` (the interfaces), ``raw`` (local keys), ``kms`` (AWS KMS)."""
