@@ -154,7 +154,7 @@ class CachingCryptoMaterialsManager:
         self.backing_materials_manager = as_materials_manager(
             materials_manager=backing_materials_manager,
             keyring=keyring,
-            parameters="underlying_cmm= or keyring=",
+            parameters="backing_materials_manager= or keyring=",
         )
         self._partition = _sha512(self.partition_name.encode("utf-8"))
 

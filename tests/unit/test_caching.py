@@ -235,3 +235,8 @@ def test_bad_configuration() -> None:
         caching(keyring, max_messages_encrypted=0)
     with pytest.raises(UsageError, match="exactly one of"):
         CachingCryptoMaterialsManager(cache=LocalCryptoMaterialsCache(1), max_age=1)
+
+
+def test_a_manager_with_nothing_behind_it_names_the_parameters_it_takes() -> None:
+    with pytest.raises(UsageError, match=r"backing_materials_manager= or keyring="):
+        CachingCryptoMaterialsManager(cache=LocalCryptoMaterialsCache(1), max_age=1.0)
