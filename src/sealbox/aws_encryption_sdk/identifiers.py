@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers import algorithms, modes
 from cryptography.hazmat.primitives.kdf import hkdf
 
 from sealbox._version import __version__
+from sealbox.format.body import FINAL_FRAME_LABEL, REGULAR_FRAME_LABEL, SINGLE_BLOCK_LABEL
 from sealbox.format.suites import Algorithm as SealboxAlgorithm
 from sealbox.format.suites import CommitmentPolicy
 
@@ -311,6 +312,6 @@ class ContentType(Enum):
 
 
 class ContentAADString(Enum):
-    FRAME_STRING_ID = b"AWSKMSEncryptionClient Frame"
-    FINAL_FRAME_STRING_ID = b"AWSKMSEncryptionClient Final Frame"
-    NON_FRAMED_STRING_ID = b"AWSKMSEncryptionClient Single Block"
+    FRAME_STRING_ID = REGULAR_FRAME_LABEL
+    FINAL_FRAME_STRING_ID = FINAL_FRAME_LABEL
+    NON_FRAMED_STRING_ID = SINGLE_BLOCK_LABEL
