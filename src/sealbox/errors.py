@@ -73,6 +73,11 @@ class ErrorCode(StrEnum):
     NO_DECRYPTABLE_KEY = "NO_DECRYPTABLE_KEY"
     # the KMS service (the AWS error type is on the exception)
     KMS_ERROR = "KMS_ERROR"
+    # S3 encryption client objects
+    OBJECT_METADATA_INVALID = "OBJECT_METADATA_INVALID"
+    CONTENT_AUTH_FAILED = "CONTENT_AUTH_FAILED"
+    LEGACY_FORMAT_FORBIDDEN = "LEGACY_FORMAT_FORBIDDEN"
+    UNAUTHENTICATED_RANGE_FORBIDDEN = "UNAUTHENTICATED_RANGE_FORBIDDEN"
 
 
 class SealboxError(Exception):

@@ -13,7 +13,7 @@ Imports flow one way, up this stack (a module may import its own layer and those
     encryptor, header_check, decryptor
     streaming
     api
-    aws_encryption_sdk              the reference SDK's legacy API, over the layers below
+    aws_encryption_sdk, s3ec        the reference SDK's legacy API; the S3 encryption client
     sealbox (the lazy re-exports), testing
     cli
 
@@ -48,7 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sealbox.encryptor", "sealbox.header_check", "sealbox.decryptor"),
     ("sealbox.streaming",),
     ("sealbox.api",),
-    ("sealbox.aws_encryption_sdk",),
+    ("sealbox.aws_encryption_sdk", "sealbox.s3ec"),
     ("sealbox", "sealbox.testing"),
     ("sealbox.cli", "sealbox.__main__"),
 )

@@ -65,6 +65,10 @@ class _KmsKeyringBase:
     def _extra(self) -> dict[str, Any]:
         return {"GrantTokens": self.grant_tokens} if self.grant_tokens else {}
 
+    def kms_client(self, region: str | None) -> Any:
+        """The boto3 KMS client this keyring uses for ``region`` (None: the default)."""
+        return self._clients(region)
+
     def _decrypt_one(
         self, materials: DecryptionMaterials, edk: EncryptedDataKey, key_id: str, region: str | None
     ) -> DecryptionMaterials:

@@ -131,19 +131,23 @@ class DefaultClientSupplier:
             ) from None
 
 
-def kms_call(client: Any, operation: str, key_id: str, **params: Any) -> dict[str, Any]:
+def kms_call(client: Any, operation: str, key_id: str | None, **params: Any) -> dict[str, Any]:
     """Call ``operation`` and turn every botocore failure into a KeyringError
-    whose message says what went wrong and how to fix it."""
+    whose message says what went wrong and how to fix it. ``key_id=None`` sends no
+    KeyId (a Decrypt that lets KMS find the key from the ciphertext)."""
     import botocore.exceptions
 
     endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "?")
+    if key_id is not None:
+        params["KeyId"] = key_id
     try:
-        response: dict[str, Any] = getattr(client, operation)(KeyId=key_id, **params)
+        response: dict[str, Any] = getattr(client, operation)(**params)
         return response
     except botocore.exceptions.ClientError as error:
         details = error.response.get("Error", {})
         raise KeyringError(
-            f"KMS {details.get('Code', 'error')} from {endpoint} for key {key_id}: "
+            f"KMS {details.get('Code', 'error')} from {endpoint} for key "
+            f"{key_id or 'the one the ciphertext names'}: "
             f"{details.get('Message', '')}".rstrip(": "),
             code=ErrorCode.KMS_ERROR,
         ) from None

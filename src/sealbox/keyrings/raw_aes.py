@@ -54,7 +54,8 @@ class RawAESKeyring:
         self.key_namespace = key_namespace
         self.key_name = key_name
         self._name = name
-        self._gcm = GCM(bytes(wrapping_key))
+        self._wrapping_key = bytes(wrapping_key)
+        self._gcm = GCM(self._wrapping_key)
 
     def __repr__(self) -> str:
         return f"RawAESKeyring(key_namespace={self.key_namespace!r}, key_name={self.key_name!r})"
@@ -108,3 +109,9 @@ class RawAESKeyring:
             f"{self!r}: {tried} encrypted data key(s) for this key did not decrypt "
             "(a different wrapping key with the same name, or an altered message or encryption context)"
         )
+
+
+def wrapping_key_of(keyring: RawAESKeyring) -> bytes:
+    """The keyring's AES key, for formats that wrap with the same key in their own
+    way (the S3 encryption client's ``AES/GCM``)."""
+    return keyring._wrapping_key

@@ -168,3 +168,9 @@ class RawRSAKeyring:
             f"{self!r}: {len(candidates)} encrypted data key(s) for this key did not decrypt "
             "(a different RSA key with the same name, another padding scheme, or an altered message)"
         )
+
+
+def key_pair_of(keyring: RawRSAKeyring) -> tuple[rsa.RSAPublicKey | None, rsa.RSAPrivateKey | None]:
+    """The keyring's keys, for formats that wrap with the same key pair in their own
+    way (the S3 encryption client's ``RSA-OAEP-SHA1``)."""
+    return keyring._public, keyring._private

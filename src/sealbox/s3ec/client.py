@@ -1,0 +1,439 @@
+"""``S3EncryptionClient``: a boto3 S3 client that encrypts objects as AWS's S3
+encryption clients (Java, Go, .NET, C++, PHP, Ruby) do, and reads what they write.
+
+    s3ec = S3EncryptionClient(s3_client=boto3.client("s3"), keyring=AwsKmsKeyring(
+        generator_key_id="arn:aws:kms:…"))
+    s3ec.put_object(Bucket="b", Key="k", Body=b"…", EncryptionContext={"purpose": "demo"})
+    body = s3ec.get_object(Bucket="b", Key="k", EncryptionContext={"purpose": "demo"})["Body"]
+
+Writes the key-committing V3 format by default (``commitment_policy``), the V2 format
+with ``FORBID_ENCRYPT_ALLOW_DECRYPT`` for readers that predate it. Reads V2 and V3;
+legacy V1/CBC objects and legacy key wrappings only when opted in. See docs/s3.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sealbox.errors import ErrorCode, NoDecryptableKeyError, PolicyError, SealboxError, UsageError
+from sealbox.format.suites import CommitmentPolicy
+from sealbox.s3ec.body import VerifiedBody, decrypt_into
+from sealbox.s3ec.content import ContentEncryptor, content_decryptor
+from sealbox.s3ec.envelope import (
+    INSTRUCTION_SUFFIX,
+    Envelope,
+    FormatVersion,
+    parse,
+    parse_instruction_file,
+    version_of,
+)
+from sealbox.s3ec.keys import wrappers_for
+from sealbox.s3ec.ranges import fetch_span, plaintext_length_of, range_body, requested_span
+from sealbox.s3ec.suites import ContentCipher, cipher_for_writing, policy_allows_reading
+from sealbox.s3ec.transfer import (
+    DEFAULT_PART_SIZE,
+    MIN_PART_SIZE,
+    atomic_file,
+    size_of,
+    upload_encrypted,
+)
+from sealbox.s3ec.wrapping import KeyWrapper
+
+_RESERVED_METADATA_PREFIX = "x-amz-"
+
+
+class S3EncryptionClient:
+    """Encrypts on ``put_object``/``upload_file``, decrypts on ``get_object``/``download_file``.
+
+    ``keyring``: one of Sealbox's keyrings (see :mod:`sealbox.s3ec.keys`).
+    ``material_description``: stored with objects a raw AES/RSA key writes (not secret,
+    not authenticated: it tells readers which key to use).
+    ``write_instruction_files``: put the envelope in ``KEY.instruction`` rather than in
+    the object's metadata (each ``put_object`` may say otherwise with ``InstructionFile=``).
+    ``enable_legacy_unauthenticated_modes``: read CBC objects and ranged gets, neither
+    of which is authenticated. ``enable_legacy_wrapping_algorithms``: read data keys
+    wrapped the old clients' ways (``kms``, ``AESWrap``, AES-ECB, RSA PKCS#1 v1.5, …).
+    """
+
+    def __init__(
+        self,
+        *,
+        keyring: Any,
+        s3_client: Any = None,
+        commitment_policy: CommitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+        material_description: Mapping[str, str] | None = None,
+        write_instruction_files: bool = False,
+        enable_legacy_unauthenticated_modes: bool = False,
+        enable_legacy_wrapping_algorithms: bool = False,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> None:
+        if not isinstance(commitment_policy, CommitmentPolicy):
+            raise UsageError("commitment_policy must be a sealbox CommitmentPolicy")
+        if part_size < MIN_PART_SIZE:
+            raise UsageError(
+                f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum part)"
+            )
+        described = dict(material_description or {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in described.items()):
+            raise UsageError("material_description keys and values must be str")
+        self._wrappers: list[KeyWrapper] = wrappers_for(keyring, described)
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        self.s3 = s3_client
+        self.commitment_policy = commitment_policy
+        self.write_instruction_files = write_instruction_files
+        self.enable_legacy_unauthenticated_modes = enable_legacy_unauthenticated_modes
+        self.enable_legacy_wrapping_algorithms = enable_legacy_wrapping_algorithms
+        self.part_size = part_size
+
+    # writing
+
+    def put_object(
+        self,
+        *,
+        Bucket: str,  # noqa: N803 - boto3's parameter names
+        Key: str,  # noqa: N803
+        Body: Any = b"",  # noqa: N803
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFile: bool | None = None,  # noqa: N803
+        **request: Any,
+    ) -> dict[str, Any]:
+        """Encrypt ``Body`` (bytes or a readable file object, streamed with one part in
+        memory) into the object. Other arguments go to S3 unchanged (ContentType, …)."""
+        if isinstance(Body, str):
+            raise UsageError("Body must be bytes or a binary file object, not str")
+        reader = _BytesReader(Body) if isinstance(Body, bytes | bytearray | memoryview) else Body
+        return self._put(
+            Bucket, Key, reader, size_of(Body), EncryptionContext, InstructionFile, request
+        )
+
+    def upload_fileobj(
+        self,
+        Fileobj: Any,  # noqa: N803
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        ExtraArgs: Mapping[str, Any] | None = None,  # noqa: N803
+        *,
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFile: bool | None = None,  # noqa: N803
+    ) -> None:
+        """Stream a file object into the object (multipart above ``part_size``)."""
+        self._put(
+            Bucket,
+            Key,
+            Fileobj,
+            size_of(Fileobj),
+            EncryptionContext,
+            InstructionFile,
+            dict(ExtraArgs or {}),
+        )
+
+    def upload_file(
+        self,
+        Filename: str | os.PathLike[str],  # noqa: N803
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        ExtraArgs: Mapping[str, Any] | None = None,  # noqa: N803
+        *,
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFile: bool | None = None,  # noqa: N803
+    ) -> None:
+        with open(Filename, "rb") as handle:
+            self.upload_fileobj(
+                handle,
+                Bucket,
+                Key,
+                ExtraArgs,
+                EncryptionContext=EncryptionContext,
+                InstructionFile=InstructionFile,
+            )
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        reader: Any,
+        size: int | None,
+        context: Mapping[str, str] | None,
+        instruction_file: bool | None,
+        request: dict[str, Any],
+    ) -> dict[str, Any]:
+        user_metadata = dict(request.pop("Metadata", None) or {})
+        taken = [k for k in user_metadata if k.lower().startswith(_RESERVED_METADATA_PREFIX)]
+        if taken:
+            raise UsageError(
+                f"metadata key {taken[0]!r}: keys starting with {_RESERVED_METADATA_PREFIX!r} "
+                "are the S3 encryption client's"
+            )
+        cipher = cipher_for_writing(self.commitment_policy)
+        wrapped = self._wrappers[0].new_data_key(cipher, dict(context or {}))
+        encryptor = ContentEncryptor(cipher, wrapped.data_key)
+        version = FormatVersion.V3 if cipher.is_committing else FormatVersion.V2
+        envelope = Envelope(
+            version=version,
+            cipher=cipher,
+            wrapping=wrapped.wrapping,
+            encrypted_key=wrapped.encrypted_key,
+            iv=encryptor.iv,
+            material_description=wrapped.material_description,
+            kms_context=wrapped.kms_context,
+            plaintext_length=size if version is FormatVersion.V2 else None,
+            message_id=encryptor.message_id,
+            commitment=encryptor.commitment,
+        )
+        separate = self.write_instruction_files if instruction_file is None else instruction_file
+        if separate:
+            on_object, in_file = envelope.split()
+        else:
+            on_object, in_file = envelope.metadata(), {}
+        target = {"Bucket": bucket, "Key": key, "Metadata": {**user_metadata, **on_object}}
+        answer = upload_encrypted(
+            self.s3,
+            reader,
+            encryptor,
+            part_size=self.part_size,
+            put=self.s3.put_object,
+            request={**request, **target},
+        )
+        if in_file:
+            self._put_instruction_file(bucket, key, in_file)
+        return answer
+
+    def _put_instruction_file(self, bucket: str, key: str, entries: dict[str, str]) -> None:
+        import json
+
+        try:
+            self.s3.put_object(
+                Bucket=bucket,
+                Key=key + INSTRUCTION_SUFFIX,
+                Body=json.dumps(entries, separators=(",", ":")).encode(),
+            )
+        except BaseException:
+            # The object without its instruction file cannot be read: take it away.
+            self.s3.delete_object(Bucket=bucket, Key=key)
+            raise
+
+    # reading
+
+    def get_object(
+        self,
+        *,
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFileSuffix: str = INSTRUCTION_SUFFIX,  # noqa: N803
+        Range: str | None = None,  # noqa: N803
+        **request: Any,
+    ) -> dict[str, Any]:
+        """The object decrypted: ``Body`` holds the plaintext, verified before this
+        returns (see :mod:`sealbox.s3ec.body`). A ``Range`` needs
+        ``enable_legacy_unauthenticated_modes``: a range cannot be authenticated."""
+        if Range is not None:
+            return self._get_range(Bucket, Key, Range, EncryptionContext, InstructionFileSuffix)
+        response = self.s3.get_object(Bucket=Bucket, Key=Key, **request)
+        source = response["Body"]
+        try:
+            if response.get("ContentRange"):
+                raise UsageError(
+                    "S3 answered part of the object to a request for all of it; "
+                    "ranged (multipart) downloads are not supported"
+                )
+            envelope, data_key = self._open(
+                Bucket, Key, response, EncryptionContext, InstructionFileSuffix
+            )
+            body = VerifiedBody.download(content_decryptor(envelope, data_key), source)
+        finally:
+            source.close()
+        try:
+            _check_length(envelope, body.content_length)
+        except SealboxError:
+            body.close()
+            raise
+        return {**response, "Body": body, "ContentLength": body.content_length}
+
+    def download_fileobj(
+        self,
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        Fileobj: Any,  # noqa: N803
+        *,
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFileSuffix: str = INSTRUCTION_SUFFIX,  # noqa: N803
+    ) -> None:
+        """Decrypt the object into ``Fileobj``. Bytes reach ``Fileobj`` as they are
+        decrypted, before the tag at the end is checked: if this raises, discard what
+        was written. :meth:`download_file` and :meth:`get_object` release nothing
+        unverified."""
+        response = self.s3.get_object(Bucket=Bucket, Key=Key)
+        source = response["Body"]
+        try:
+            envelope, data_key = self._open(
+                Bucket, Key, response, EncryptionContext, InstructionFileSuffix
+            )
+            length = decrypt_into(content_decryptor(envelope, data_key), source, Fileobj)
+        finally:
+            source.close()
+        _check_length(envelope, length)
+
+    def download_file(
+        self,
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        Filename: str | os.PathLike[str],  # noqa: N803
+        *,
+        EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
+        InstructionFileSuffix: str = INSTRUCTION_SUFFIX,  # noqa: N803
+    ) -> None:
+        """Decrypt the object into ``Filename``, which appears (fsynced, renamed into
+        place) only once the whole object has authenticated; on failure nothing is left."""
+        with atomic_file(Filename) as sink:
+            self.download_fileobj(
+                Bucket,
+                Key,
+                sink,
+                EncryptionContext=EncryptionContext,
+                InstructionFileSuffix=InstructionFileSuffix,
+            )
+
+    def delete_object(self, *, Bucket: str, Key: str, **request: Any) -> dict[str, Any]:  # noqa: N803
+        """Delete the object and its instruction file, if it has one."""
+        answer: dict[str, Any] = self.s3.delete_object(Bucket=Bucket, Key=Key, **request)
+        self.s3.delete_object(Bucket=Bucket, Key=Key + INSTRUCTION_SUFFIX)
+        return answer
+
+    def _envelope(
+        self, bucket: str, key: str, metadata: Mapping[str, str], suffix: str
+    ) -> Envelope:
+        """The object's envelope, from its metadata or its instruction file."""
+        found = {k.lower(): v for k, v in metadata.items()}
+        version = version_of(found)
+        if version is not None and not _needs_instruction_file(found):
+            return parse(found)
+        import botocore.exceptions
+
+        name = key + suffix
+        try:
+            answer = self.s3.get_object(Bucket=bucket, Key=name)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            raise SealboxError(
+                f"s3://{bucket}/{key} is not an object an S3 encryption client wrote: its "
+                f"metadata holds no encryption envelope and there is no instruction file {name}",
+                code=ErrorCode.OBJECT_METADATA_INVALID,
+            ) from None
+        with answer["Body"] as body:
+            entries = parse_instruction_file(body.read(1 << 20), name)
+        return parse({**found, **entries})
+
+    def _open(
+        self,
+        bucket: str,
+        key: str,
+        response: Mapping[str, Any],
+        context: Mapping[str, str] | None,
+        suffix: str,
+    ) -> tuple[Envelope, bytes]:
+        """The object's envelope and data key, once every policy allows reading it."""
+        envelope = self._envelope(bucket, key, response.get("Metadata") or {}, suffix)
+        self._check_policy(envelope)
+        return envelope, self._data_key(envelope, dict(context or {}))
+
+    def _check_policy(self, envelope: Envelope) -> None:
+        if envelope.cipher.is_legacy and not self.enable_legacy_unauthenticated_modes:
+            raise PolicyError(
+                f"the object's content is encrypted with {envelope.cipher.value}, which is not "
+                "authenticated; pass enable_legacy_unauthenticated_modes=True (--s3-legacy on "
+                "the command line) to read objects written by older S3 encryption clients",
+                code=ErrorCode.LEGACY_FORMAT_FORBIDDEN,
+            )
+        if not policy_allows_reading(self.commitment_policy, envelope.cipher):
+            raise PolicyError(
+                "the object was written without key commitment (the V2 format) and the "
+                "commitment policy is REQUIRE_ENCRYPT_REQUIRE_DECRYPT; to read it, pass "
+                "commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT "
+                "(--commitment-policy require-encrypt-allow-decrypt)",
+                code=ErrorCode.POLICY_FORBIDS_SUITE,
+            )
+
+    def _data_key(self, envelope: Envelope, context: dict[str, str]) -> bytes:
+        allow_legacy = self.enable_legacy_wrapping_algorithms
+        if len(self._wrappers) == 1:
+            return self._wrappers[0].unwrap(envelope, context, allow_legacy=allow_legacy)
+        causes: list[str | SealboxError] = []
+        for wrapper in self._wrappers:
+            try:
+                return wrapper.unwrap(envelope, context, allow_legacy=allow_legacy)
+            except PolicyError:
+                raise
+            except SealboxError as error:
+                causes.append(f"{wrapper!r}: {error.message}")
+        raise NoDecryptableKeyError(
+            f"none of the client's {len(self._wrappers)} keys could unwrap the object's data key",
+            causes=causes,
+        )
+
+    def _get_range(
+        self,
+        bucket: str,
+        key: str,
+        header: str,
+        context: Mapping[str, str] | None,
+        suffix: str,
+    ) -> dict[str, Any]:
+        if not self.enable_legacy_unauthenticated_modes:
+            raise PolicyError(
+                "a ranged get of an encrypted object cannot be authenticated (the tag covers "
+                "the whole object); pass enable_legacy_unauthenticated_modes=True to allow it",
+                code=ErrorCode.UNAUTHENTICATED_RANGE_FORBIDDEN,
+            )
+        head = self.s3.head_object(Bucket=bucket, Key=key)
+        envelope, data_key = self._open(bucket, key, head, context, suffix)
+        stored = int(head["ContentLength"])
+        first, last = requested_span(header, plaintext_length_of(envelope, stored))
+        fetched_from, fetched_to = fetch_span(envelope, first, last, stored)
+        response = self.s3.get_object(
+            Bucket=bucket, Key=key, Range=f"bytes={fetched_from}-{fetched_to}"
+        )
+        body = range_body(
+            envelope,
+            data_key,
+            response["Body"],
+            first=first,
+            last=last,
+            fetched_from=fetched_from,
+            fetched_to=fetched_to,
+            stored_length=stored,
+        )
+        return {**response, "Body": body, "ContentLength": body.content_length}
+
+
+def _needs_instruction_file(found: Mapping[str, str]) -> bool:
+    """A V3 object whose key lives in its instruction file keeps only x-amz-c/d/i."""
+    return version_of(found) is FormatVersion.V3 and "x-amz-3" not in found
+
+
+def _check_length(envelope: Envelope, length: int) -> None:
+    expected = envelope.plaintext_length
+    if expected is not None and expected != length and envelope.cipher is ContentCipher.AES_CBC:
+        raise SealboxError(
+            f"the object decrypted to {length} bytes but its metadata says {expected}: "
+            "the object was cut short or altered",
+            code=ErrorCode.TRUNCATED,
+        )
+
+
+class _BytesReader:
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size < 0 else self._at + size
+        chunk = bytes(self._view[self._at : end])
+        self._at += len(chunk)
+        return chunk

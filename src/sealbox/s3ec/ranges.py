@@ -1,0 +1,171 @@
+"""Ranged gets of encrypted objects: unauthenticated, so refused unless opted in.
+
+A range of an AES-GCM object cannot be authenticated (the tag covers the whole
+object), so AWS's clients decrypt it as AES-CTR — GCM's own keystream, whose block
+``k`` of plaintext uses the counter ``IV ‖ uint32(2 + k)`` — and only when the caller
+enables legacy unauthenticated modes. A CBC object's range is decrypted with the
+cipher block before it as IV. Only the blocks the range touches are fetched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from sealbox.errors import ErrorCode, MalformedMessageError, UsageError
+from sealbox.s3ec.content import content_key_and_iv
+from sealbox.s3ec.envelope import Envelope
+from sealbox.s3ec.suites import TAG_LENGTH, ContentCipher
+
+BLOCK = 16
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def requested_span(header: str, plaintext_length: int) -> tuple[int, int]:
+    """The inclusive (first, last) plaintext bytes of an HTTP ``Range`` header."""
+    found = _RANGE.match(header.strip())
+    if found is None or found.group(1) == found.group(2) == "":
+        raise UsageError(f"Range {header!r} is not bytes=FIRST-LAST, bytes=FIRST- or bytes=-COUNT")
+    start, end = found.group(1), found.group(2)
+    if start == "":
+        first, last = max(0, plaintext_length - int(end)), plaintext_length - 1
+    else:
+        first = int(start)
+        last = min(int(end), plaintext_length - 1) if end else plaintext_length - 1
+    if first > last or first >= plaintext_length:
+        raise UsageError(
+            f"Range {header!r} is not satisfiable: the object has {plaintext_length} bytes"
+        )
+    return first, last
+
+
+def plaintext_length_of(envelope: Envelope, stored_length: int) -> int:
+    """The plaintext length: exact for GCM; for CBC the stored figure, else an upper bound."""
+    if envelope.cipher is not ContentCipher.AES_CBC:
+        return max(0, stored_length - TAG_LENGTH)
+    return envelope.plaintext_length if envelope.plaintext_length is not None else stored_length
+
+
+def fetch_span(envelope: Envelope, first: int, last: int, stored_length: int) -> tuple[int, int]:
+    """The inclusive ciphertext bytes to fetch for plaintext bytes first..last."""
+    start = first - first % BLOCK
+    if envelope.cipher is ContentCipher.AES_CBC:
+        start = max(0, start - BLOCK)  # the previous cipher block is this range's IV
+        end = min(stored_length - 1, (last // BLOCK + 1) * BLOCK - 1)
+    else:
+        end = last
+    return start, end
+
+
+class RangeBody:
+    """The decrypted range as a streaming body (``read``, ``iter_chunks``, ``close``)."""
+
+    def __init__(
+        self,
+        source: Any,
+        transform: Callable[[bytes], bytes],
+        finish: Callable[[], bytes],
+        skip: int,
+        length: int,
+    ) -> None:
+        self._source = source
+        self._transform = transform
+        self._finish = finish
+        self._skip = skip
+        self._remaining = length
+        self._pending = b""
+        self._ended = False
+        self.content_length = length
+
+    def read(self, amt: int | None = None) -> bytes:
+        wanted = self._remaining if amt is None else min(amt, self._remaining)
+        while len(self._pending) < wanted and not self._ended:
+            chunk = self._source.read(1 << 20)
+            produced = self._transform(chunk) if chunk else self._finish()
+            self._ended = not chunk
+            if self._skip:
+                cut = min(self._skip, len(produced))
+                produced, self._skip = produced[cut:], self._skip - cut
+            self._pending += produced
+        data, self._pending = self._pending[:wanted], self._pending[wanted:]
+        self._remaining -= len(data)
+        return data
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Any:
+        while chunk := self.read(chunk_size):
+            yield chunk
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> RangeBody:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def range_body(
+    envelope: Envelope,
+    data_key: bytes,
+    source: Any,
+    *,
+    first: int,
+    last: int,
+    fetched_from: int,
+    fetched_to: int,
+    stored_length: int,
+) -> RangeBody:
+    """Decrypt ``source`` (ciphertext bytes fetched_from..fetched_to) to plaintext first..last."""
+    key, iv = content_key_and_iv(envelope, data_key)
+    if envelope.cipher is ContentCipher.AES_CBC:
+        return _cbc_range(key, iv, source, first, last, fetched_from, fetched_to, stored_length)
+    counter = iv + (2 + fetched_from // BLOCK).to_bytes(4, "big")
+    context = Cipher(algorithms.AES(key), modes.CTR(counter)).decryptor()
+    return RangeBody(
+        source, context.update, context.finalize, first - fetched_from, last - first + 1
+    )
+
+
+def _cbc_range(
+    key: bytes,
+    iv: bytes,
+    source: Any,
+    first: int,
+    last: int,
+    fetched_from: int,
+    fetched_to: int,
+    stored_length: int,
+) -> RangeBody:
+    if fetched_from:  # the first fetched block is the IV of the next
+        iv = source.read(BLOCK)
+        if len(iv) != BLOCK:
+            raise MalformedMessageError(
+                "the ranged get answered too few bytes", code=ErrorCode.TRUNCATED
+            )
+        fetched_from += BLOCK
+    context = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    at_end = fetched_to == stored_length - 1
+    unpadder = padding.PKCS7(128).unpadder() if at_end else None
+
+    def transform(chunk: bytes) -> bytes:
+        plain = context.update(chunk)
+        return unpadder.update(plain) if unpadder else plain
+
+    def finish() -> bytes:
+        tail = context.finalize()
+        if unpadder is None:
+            return tail
+        try:
+            return unpadder.update(tail) + unpadder.finalize()
+        except ValueError:
+            raise MalformedMessageError(
+                "the object's CBC padding is invalid: wrong key, or the body was altered",
+                code=ErrorCode.CONTENT_AUTH_FAILED,
+            ) from None
+
+    return RangeBody(source, transform, finish, first - fetched_from, last - first + 1)
