@@ -3,7 +3,8 @@
 # Usage: bash scripts/test.sh [pytest arguments]
 #
 # Some tests need system programs pip cannot install: PostgreSQL's initdb/postgres (the
-# PostgreSQL store tests) and SoftHSM2 (the PKCS#11 root key tests). They are installed
+# PostgreSQL store tests), SoftHSM2 (the PKCS#11 root key tests) and AWS's Ruby S3
+# encryption client (ruby-aws-sdk-s3, the S3 interoperability tests). They are installed
 # with apt-get when missing and this runs as root or with sudo; otherwise those tests
 # skip with a one-line reason. SEALBOX_SKIP_SYSTEM_PACKAGES=1 never installs them.
 set -euo pipefail
@@ -16,6 +17,9 @@ install_system_packages() {
     fi
     if ! command -v softhsm2-util >/dev/null; then
         missing+=(softhsm2)
+    fi
+    if ! ruby -e "require 'aws-sdk-s3'; require 'aws-sdk-kms'" >/dev/null 2>&1; then
+        missing+=(ruby ruby-aws-sdk-s3 ruby-aws-sdk-kms)
     fi
     [ "${#missing[@]}" -eq 0 ] && return 0
     local sudo=""

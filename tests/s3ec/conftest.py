@@ -40,9 +40,7 @@ class World:
         )
 
     def aes_keyring(self, key: bytes | None = None) -> RawAESKeyring:
-        return RawAESKeyring(
-            key_namespace="s3ec", key_name="aes", wrapping_key=key or self.aes_key
-        )
+        return RawAESKeyring(key_namespace="s3ec", key_name="aes", wrapping_key=key or self.aes_key)
 
     def rsa_keyring(self, private: rsa.RSAPrivateKey | None = None) -> RawRSAKeyring:
         key = private or self.rsa_private

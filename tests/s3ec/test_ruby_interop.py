@@ -43,7 +43,9 @@ def _wrapping(world: World, kind: str) -> dict[str, Any]:
 
 
 def _keyring(world: World, kind: str) -> Any:
-    return {"kms": world.kms_keyring, "aes": world.aes_keyring, "rsa": world.rsa_keyring}[kind]()
+    if kind == "kms":
+        return world.kms_keyring()
+    return world.aes_keyring() if kind == "aes" else world.rsa_keyring()
 
 
 def _sealbox(world: World, kind: str, **options: Any) -> S3EncryptionClient:
@@ -184,6 +186,8 @@ def test_a_large_object_both_ways(world: World, object_key: str, tmp_path: Path)
             encryption_context=CONTEXT,
         )
     )
-    reader = _sealbox(world, "kms", commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+    reader = _sealbox(
+        world, "kms", commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+    )
     reader.download_file(BUCKET, object_key + ".ruby", tmp_path / "back", EncryptionContext=CONTEXT)
     assert (tmp_path / "back").read_bytes() == plaintext

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from typing import BinaryIO
 
 from sealbox._source import Reader
+from sealbox.cli import s3ec
 from sealbox.cli.codec import Base64DecodingReader
 from sealbox.cli.job import Job, Mode, build_job
 from sealbox.cli.locations import Naming, Transfer, plan
@@ -101,6 +102,9 @@ def _open_stream(
 def _process(job: Job, transfer: Transfer) -> None:
     if not may_write(job, transfer):
         return
+    if s3ec.handles(job, transfer):
+        s3ec.process(job, transfer)
+        return
     with ExitStack() as stack:
         source, size = open_source(job, stack, transfer.source)
         progress = Progress(transfer.source, size, enabled=job.progress)
@@ -133,6 +137,7 @@ def _naming(args: argparse.Namespace, mode: Mode) -> Naming:
 def _run(args: argparse.Namespace, mode: Mode) -> int:
     transfers = plan(args.input, args.output, recursive=args.recursive, naming=_naming(args, mode))
     job = build_job(args, mode)
+    s3ec.check_flags(job)
     failures = 0
     try:
         if len(transfers) == 1:

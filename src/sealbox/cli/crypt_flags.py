@@ -20,6 +20,21 @@ def add_crypt_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         help="suite name or id, e.g. AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 or 0x0578",
     )
     encrypt.add_argument("--frame-length", type=int, default=4096, metavar="BYTES", action=Once)
+    encrypt.add_argument(
+        "--s3-format",
+        choices=["esdk", "s3ec"],
+        default="esdk",
+        action=Once,
+        help="for -o s3://…: esdk (the default) stores an Encryption SDK message; s3ec "
+        "stores the object as AWS's S3 encryption clients (Java, Go, .NET, Ruby, …) do "
+        "(key-committing V3 format; the V2 format with --commitment-policy "
+        "forbid-encrypt-allow-decrypt). See docs/s3.md",
+    )
+    encrypt.add_argument(
+        "--s3-instruction-file",
+        action="store_true",
+        help="with --s3-format s3ec: keep the key envelope in KEY.instruction, not in the object's metadata",
+    )
     encrypt.set_defaults(handler=lazy("sealbox.cli.crypt", "run_encrypt"))
 
     decrypt = commands.add_parser(
@@ -32,6 +47,12 @@ def add_crypt_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         help="refuse signed messages (fails right after the header)",
     )
     _decrypt_limits(decrypt)
+    decrypt.add_argument(
+        "--s3-legacy-unauthenticated",
+        action="store_true",
+        help="also read S3 encryption client objects in the legacy formats (unauthenticated "
+        "AES-CBC content, old key wrappings) that the oldest clients wrote; refused by default",
+    )
     decrypt.set_defaults(handler=lazy("sealbox.cli.crypt", "run_decrypt"))
 
 

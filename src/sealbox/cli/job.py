@@ -48,6 +48,14 @@ class Job:
     frame_length: int = 4096
     max_length: int | None = DEFAULT_MAX_BODY_LENGTH
     max_header_size: int | None = DEFAULT_MAX_HEADER_SIZE
+    #: the -w keys, for S3 encryption client objects (which wrap without a CMM)
+    keyring: Keyring | None = None
+    commitment_policy: CommitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
+    caching: bool = False
+    #: "esdk" (messages, the default) or "s3ec" (the S3 encryption client format)
+    s3_format: str = "esdk"
+    s3_instruction_file: bool = False
+    s3_legacy: bool = False
 
 
 def _pairs(groups: Iterable[list[str]], *, bare_keys: bool) -> tuple[dict[str, str], list[str]]:
@@ -110,10 +118,11 @@ def build_job(args: argparse.Namespace, mode: Mode) -> Job:
     if args.metadata_output is not None and args.metadata_output == args.output == STDIO:
         raise UsageError("--metadata-output - and output to stdout would mix; send one to a file")
     overwrite: Overwrite = "never" if args.no_overwrite else "ask" if args.interactive else "always"
+    policy = CommitmentPolicy(args.commitment_policy)
     return Job(
         mode=mode,
         client=EncryptionClient(
-            commitment_policy=CommitmentPolicy(args.commitment_policy),
+            commitment_policy=policy,
             max_encrypted_data_keys=args.max_encrypted_data_keys,
         ),
         materials_manager=_materials_manager(args.caching, keyring),
@@ -129,4 +138,10 @@ def build_job(args: argparse.Namespace, mode: Mode) -> Job:
         frame_length=getattr(args, "frame_length", 4096),
         max_length=getattr(args, "max_length", DEFAULT_MAX_BODY_LENGTH),
         max_header_size=getattr(args, "max_header_size", DEFAULT_MAX_HEADER_SIZE),
+        keyring=keyring,
+        commitment_policy=policy,
+        caching=args.caching is not None,
+        s3_format=getattr(args, "s3_format", "esdk"),
+        s3_instruction_file=getattr(args, "s3_instruction_file", False),
+        s3_legacy=getattr(args, "s3_legacy_unauthenticated", False),
     )

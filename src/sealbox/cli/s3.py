@@ -24,7 +24,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _client() -> Any:
+def s3_client() -> Any:
     try:
         import boto3
     except ImportError:  # pragma: no cover - boto3 comes with the kms extra
@@ -32,7 +32,7 @@ def _client() -> Any:
     return boto3.client("s3")
 
 
-def _failure(url: str, error: Exception) -> SealboxError:
+def s3_failure(url: str, error: Exception) -> SealboxError:
     import botocore.exceptions
 
     if isinstance(error, botocore.exceptions.ClientError):
@@ -57,9 +57,9 @@ def open_object(url: str) -> tuple[BinaryIO, int | None]:
 
     bucket, key = parse_s3_url(url)
     try:
-        response = _client().get_object(Bucket=bucket, Key=key)
+        response = s3_client().get_object(Bucket=bucket, Key=key)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        raise _failure(url, error) from None
+        raise s3_failure(url, error) from None
     body: BinaryIO = response["Body"]
     return body, response.get("ContentLength")
 
@@ -80,7 +80,7 @@ def upload(url: str, reader: BinaryIO, metadata: dict[str, str]) -> None:
     source_errors: list[BaseException] = []
     guarded = _Guarded(reader, source_errors)
     try:
-        _client().upload_fileobj(
+        s3_client().upload_fileobj(
             guarded,
             bucket,
             key,
@@ -91,7 +91,7 @@ def upload(url: str, reader: BinaryIO, metadata: dict[str, str]) -> None:
         if source_errors:
             raise source_errors[0] from None
         if isinstance(error, botocore.exceptions.ClientError | botocore.exceptions.BotoCoreError):
-            raise _failure(url, error) from None
+            raise s3_failure(url, error) from None
         raise
     if source_errors:  # pragma: no cover - s3transfer re-raises reader errors
         raise source_errors[0]
