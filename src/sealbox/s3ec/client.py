@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from sealbox.errors import ErrorCode, NoDecryptableKeyError, PolicyError, SealboxError, UsageError
+from sealbox.errors import ErrorCode, PolicyError, SealboxError, UsageError
 from sealbox.format.suites import CommitmentPolicy
 from sealbox.s3ec.body import VerifiedBody, decrypt_into
 from sealbox.s3ec.content import ContentEncryptor, content_decryptor
@@ -25,13 +25,11 @@ from sealbox.s3ec.envelope import (
     INSTRUCTION_SUFFIX,
     Envelope,
     FormatVersion,
-    parse,
-    parse_instruction_file,
-    version_of,
 )
 from sealbox.s3ec.keys import wrappers_for
 from sealbox.s3ec.ranges import fetch_span, plaintext_length_of, range_body, requested_span
-from sealbox.s3ec.suites import ContentCipher, cipher_for_writing, policy_allows_reading
+from sealbox.s3ec.reading import check_length, check_read_policy, find_envelope, unwrap_data_key
+from sealbox.s3ec.suites import cipher_for_writing
 from sealbox.s3ec.transfer import (
     DEFAULT_PART_SIZE,
     MIN_PART_SIZE,
@@ -249,7 +247,7 @@ class S3EncryptionClient:
         finally:
             source.close()
         try:
-            _check_length(envelope, body.content_length)
+            check_length(envelope, body.content_length)
         except SealboxError:
             body.close()
             raise
@@ -277,7 +275,7 @@ class S3EncryptionClient:
             length = decrypt_into(content_decryptor(envelope, data_key), source, Fileobj)
         finally:
             source.close()
-        _check_length(envelope, length)
+        check_length(envelope, length)
 
     def download_file(
         self,
@@ -305,31 +303,6 @@ class S3EncryptionClient:
         self.s3.delete_object(Bucket=Bucket, Key=Key + INSTRUCTION_SUFFIX)
         return answer
 
-    def _envelope(
-        self, bucket: str, key: str, metadata: Mapping[str, str], suffix: str
-    ) -> Envelope:
-        """The object's envelope, from its metadata or its instruction file."""
-        found = {k.lower(): v for k, v in metadata.items()}
-        version = version_of(found)
-        if version is not None and not _needs_instruction_file(found):
-            return parse(found)
-        import botocore.exceptions
-
-        name = key + suffix
-        try:
-            answer = self.s3.get_object(Bucket=bucket, Key=name)
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-                raise
-            raise SealboxError(
-                f"s3://{bucket}/{key} is not an object an S3 encryption client wrote: its "
-                f"metadata holds no encryption envelope and there is no instruction file {name}",
-                code=ErrorCode.OBJECT_METADATA_INVALID,
-            ) from None
-        with answer["Body"] as body:
-            entries = parse_instruction_file(body.read(1 << 20), name)
-        return parse({**found, **entries})
-
     def _open(
         self,
         bucket: str,
@@ -339,43 +312,19 @@ class S3EncryptionClient:
         suffix: str,
     ) -> tuple[Envelope, bytes]:
         """The object's envelope and data key, once every policy allows reading it."""
-        envelope = self._envelope(bucket, key, response.get("Metadata") or {}, suffix)
-        self._check_policy(envelope)
-        return envelope, self._data_key(envelope, dict(context or {}))
-
-    def _check_policy(self, envelope: Envelope) -> None:
-        if envelope.cipher.is_legacy and not self.enable_legacy_unauthenticated_modes:
-            raise PolicyError(
-                f"the object's content is encrypted with {envelope.cipher.value}, which is not "
-                "authenticated; pass enable_legacy_unauthenticated_modes=True (--s3-legacy on "
-                "the command line) to read objects written by older S3 encryption clients",
-                code=ErrorCode.LEGACY_FORMAT_FORBIDDEN,
-            )
-        if not policy_allows_reading(self.commitment_policy, envelope.cipher):
-            raise PolicyError(
-                "the object was written without key commitment (the V2 format) and the "
-                "commitment policy is REQUIRE_ENCRYPT_REQUIRE_DECRYPT; to read it, pass "
-                "commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT "
-                "(--commitment-policy require-encrypt-allow-decrypt)",
-                code=ErrorCode.POLICY_FORBIDS_SUITE,
-            )
-
-    def _data_key(self, envelope: Envelope, context: dict[str, str]) -> bytes:
-        allow_legacy = self.enable_legacy_wrapping_algorithms
-        if len(self._wrappers) == 1:
-            return self._wrappers[0].unwrap(envelope, context, allow_legacy=allow_legacy)
-        causes: list[str | SealboxError] = []
-        for wrapper in self._wrappers:
-            try:
-                return wrapper.unwrap(envelope, context, allow_legacy=allow_legacy)
-            except PolicyError:
-                raise
-            except SealboxError as error:
-                causes.append(f"{wrapper!r}: {error.message}")
-        raise NoDecryptableKeyError(
-            f"none of the client's {len(self._wrappers)} keys could unwrap the object's data key",
-            causes=causes,
+        envelope = find_envelope(self.s3, bucket, key, response.get("Metadata") or {}, suffix)
+        check_read_policy(
+            envelope,
+            self.commitment_policy,
+            legacy_content=self.enable_legacy_unauthenticated_modes,
         )
+        data_key = unwrap_data_key(
+            self._wrappers,
+            envelope,
+            dict(context or {}),
+            allow_legacy=self.enable_legacy_wrapping_algorithms,
+        )
+        return envelope, data_key
 
     def _get_range(
         self,
@@ -410,21 +359,6 @@ class S3EncryptionClient:
             stored_length=stored,
         )
         return {**response, "Body": body, "ContentLength": body.content_length}
-
-
-def _needs_instruction_file(found: Mapping[str, str]) -> bool:
-    """A V3 object whose key lives in its instruction file keeps only x-amz-c/d/i."""
-    return version_of(found) is FormatVersion.V3 and "x-amz-3" not in found
-
-
-def _check_length(envelope: Envelope, length: int) -> None:
-    expected = envelope.plaintext_length
-    if expected is not None and expected != length and envelope.cipher is ContentCipher.AES_CBC:
-        raise SealboxError(
-            f"the object decrypted to {length} bytes but its metadata says {expected}: "
-            "the object was cut short or altered",
-            code=ErrorCode.TRUNCATED,
-        )
 
 
 class _BytesReader:

@@ -44,6 +44,8 @@ from sealbox.s3ec.suites import (
 #: of the specification's encryption.md says zeros; its key-derivation.md says ones).
 COMMIT_IV = b"\x01" * GCM_IV_LENGTH
 _DERIVE_LABEL = b"DERIVEKEY"
+#: pyca's update_into wants room for a block beyond the input.
+_BLOCK_SLACK = 15
 _COMMIT_LABEL = b"COMMITKEY"
 
 
@@ -118,7 +120,7 @@ class ContentEncryptor:
 
 
 class ContentDecryptor(Protocol):
-    def update(self, data: bytes | bytearray | memoryview) -> bytes: ...
+    def update(self, data: bytes | bytearray | memoryview) -> bytes | memoryview: ...
 
     def finish(self) -> bytes:
         """The last plaintext; raises if the content does not authenticate or is cut short."""
@@ -147,11 +149,20 @@ class _GcmDecryptor:
         self._context.authenticate_additional_data(aad)
         self._tail = b""
 
-    def update(self, data: bytes | bytearray | memoryview) -> bytes:
-        joined = self._tail + bytes(data)
-        cut = max(0, len(joined) - TAG_LENGTH)
-        self._tail = joined[cut:]
-        return self._context.update(joined[:cut]) if cut else b""
+    def update(self, data: bytes | bytearray | memoryview) -> bytes | memoryview:
+        view = memoryview(data).cast("B")
+        if len(view) < TAG_LENGTH:  # rare: a short read; fold it into the tail
+            joined = self._tail + bytes(view)
+            cut = max(0, len(joined) - TAG_LENGTH)
+            self._tail = joined[cut:]
+            return self._context.update(joined[:cut]) if cut else b""
+        # The held-back tail and all but the last 16 bytes of this chunk, decrypted into
+        # one buffer (no copy of the chunk or of the output).
+        out = bytearray(len(view) + _BLOCK_SLACK)
+        done = self._context.update_into(self._tail, out) if self._tail else 0
+        done += self._context.update_into(view[:-TAG_LENGTH], memoryview(out)[done:])
+        self._tail = bytes(view[-TAG_LENGTH:])
+        return memoryview(out)[:done]
 
     def finish(self) -> bytes:
         if len(self._tail) < TAG_LENGTH:

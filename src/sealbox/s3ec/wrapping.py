@@ -77,7 +77,8 @@ def _legacy_refused(envelope: Envelope) -> PolicyError:
     return PolicyError(
         f"the object's data key is wrapped with the legacy {envelope.wrapping.value} "
         "algorithm, which is refused by default; pass enable_legacy_wrapping_algorithms=True "
-        "(--legacy on the command line) to read objects written by older S3 encryption clients",
+        "(--s3-legacy-unauthenticated on the command line) to read objects written by "
+        "older S3 encryption clients",
         code=ErrorCode.LEGACY_FORMAT_FORBIDDEN,
     )
 
