@@ -40,6 +40,22 @@ from sealbox.s3ec.transfer import (
 from sealbox.s3ec.wrapping import KeyWrapper
 
 _RESERVED_METADATA_PREFIX = "x-amz-"
+#: GetObject arguments that HeadObject takes too (they choose the object version or
+#: unlock it), for a ranged get's first look at the envelope.
+_HEAD_ARGUMENTS = frozenset(
+    (
+        "VersionId",
+        "IfMatch",
+        "IfNoneMatch",
+        "IfModifiedSince",
+        "IfUnmodifiedSince",
+        "SSECustomerAlgorithm",
+        "SSECustomerKey",
+        "SSECustomerKeyMD5",
+        "RequestPayer",
+        "ExpectedBucketOwner",
+    )
+)
 
 
 class S3EncryptionClient:
@@ -231,7 +247,9 @@ class S3EncryptionClient:
         returns (see :mod:`sealbox.s3ec.body`). A ``Range`` needs
         ``enable_legacy_unauthenticated_modes``: a range cannot be authenticated."""
         if Range is not None:
-            return self._get_range(Bucket, Key, Range, EncryptionContext, InstructionFileSuffix)
+            return self._get_range(
+                Bucket, Key, Range, EncryptionContext, InstructionFileSuffix, request
+            )
         response = self.s3.get_object(Bucket=Bucket, Key=Key, **request)
         source = response["Body"]
         try:
@@ -258,6 +276,7 @@ class S3EncryptionClient:
         Bucket: str,  # noqa: N803
         Key: str,  # noqa: N803
         Fileobj: Any,  # noqa: N803
+        ExtraArgs: Mapping[str, Any] | None = None,  # noqa: N803
         *,
         EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
         InstructionFileSuffix: str = INSTRUCTION_SUFFIX,  # noqa: N803
@@ -266,7 +285,7 @@ class S3EncryptionClient:
         decrypted, before the tag at the end is checked: if this raises, discard what
         was written. :meth:`download_file` and :meth:`get_object` release nothing
         unverified."""
-        response = self.s3.get_object(Bucket=Bucket, Key=Key)
+        response = self.s3.get_object(Bucket=Bucket, Key=Key, **dict(ExtraArgs or {}))
         source = response["Body"]
         try:
             envelope, data_key = self._open(
@@ -282,6 +301,7 @@ class S3EncryptionClient:
         Bucket: str,  # noqa: N803
         Key: str,  # noqa: N803
         Filename: str | os.PathLike[str],  # noqa: N803
+        ExtraArgs: Mapping[str, Any] | None = None,  # noqa: N803
         *,
         EncryptionContext: Mapping[str, str] | None = None,  # noqa: N803
         InstructionFileSuffix: str = INSTRUCTION_SUFFIX,  # noqa: N803
@@ -293,6 +313,7 @@ class S3EncryptionClient:
                 Bucket,
                 Key,
                 sink,
+                ExtraArgs,
                 EncryptionContext=EncryptionContext,
                 InstructionFileSuffix=InstructionFileSuffix,
             )
@@ -333,6 +354,7 @@ class S3EncryptionClient:
         header: str,
         context: Mapping[str, str] | None,
         suffix: str,
+        request: dict[str, Any],
     ) -> dict[str, Any]:
         if not self.enable_legacy_unauthenticated_modes:
             raise PolicyError(
@@ -340,13 +362,28 @@ class S3EncryptionClient:
                 "the whole object); pass enable_legacy_unauthenticated_modes=True to allow it",
                 code=ErrorCode.UNAUTHENTICATED_RANGE_FORBIDDEN,
             )
-        head = self.s3.head_object(Bucket=bucket, Key=key)
+        # The same version the envelope came from: the caller's selectors go to both
+        # requests, and without a VersionId the range must match the ETag seen.
+        selectors = {k: v for k, v in request.items() if k in _HEAD_ARGUMENTS}
+        head = self.s3.head_object(Bucket=bucket, Key=key, **selectors)
         envelope, data_key = self._open(bucket, key, head, context, suffix)
+        if "VersionId" not in request and "IfMatch" not in request:
+            request = {**request, "IfMatch": head["ETag"]}
         stored = int(head["ContentLength"])
-        first, last = requested_span(header, plaintext_length_of(envelope, stored))
+
+        def fetch(first: int, last: int) -> bytes:
+            answer = self.s3.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes={first}-{last}", **request
+            )
+            with answer["Body"] as body:
+                data: bytes = body.read()
+                return data
+
+        length = plaintext_length_of(envelope, data_key, stored, fetch)
+        first, last = requested_span(header, length)
         fetched_from, fetched_to = fetch_span(envelope, first, last, stored)
         response = self.s3.get_object(
-            Bucket=bucket, Key=key, Range=f"bytes={fetched_from}-{fetched_to}"
+            Bucket=bucket, Key=key, Range=f"bytes={fetched_from}-{fetched_to}", **request
         )
         body = range_body(
             envelope,
@@ -358,7 +395,12 @@ class S3EncryptionClient:
             fetched_to=fetched_to,
             stored_length=stored,
         )
-        return {**response, "Body": body, "ContentLength": body.content_length}
+        return {
+            **response,
+            "Body": body,
+            "ContentLength": body.content_length,
+            "ContentRange": f"bytes {first}-{last}/{length}",
+        }
 
 
 class _BytesReader:

@@ -194,7 +194,7 @@ class _CbcDecryptor:
         try:
             return self._unpadder.update(self._context.finalize()) + self._unpadder.finalize()
         except ValueError:
-            raise MalformedMessageError(
+            raise AuthenticationError(
                 "the object's CBC padding is invalid: wrong key, or the body was altered",
                 code=ErrorCode.CONTENT_AUTH_FAILED,
             ) from None

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sealbox.errors import ErrorCode, MalformedMessageError, UsageError
+from sealbox.errors import AuthenticationError, ErrorCode, MalformedMessageError, UsageError
 from sealbox.s3ec.content import content_key_and_iv
 from sealbox.s3ec.envelope import Envelope
 from sealbox.s3ec.suites import TAG_LENGTH, ContentCipher
@@ -43,11 +43,32 @@ def requested_span(header: str, plaintext_length: int) -> tuple[int, int]:
     return first, last
 
 
-def plaintext_length_of(envelope: Envelope, stored_length: int) -> int:
-    """The plaintext length: exact for GCM; for CBC the stored figure, else an upper bound."""
+def plaintext_length_of(
+    envelope: Envelope, data_key: bytes, stored_length: int, fetch: Callable[[int, int], bytes]
+) -> int:
+    """The object's plaintext length. GCM: the stored length less the tag. CBC: the
+    recorded ``x-amz-unencrypted-content-length``, or else read off the padding of the
+    last block (``fetch(first, last)`` gets those ciphertext bytes)."""
     if envelope.cipher is not ContentCipher.AES_CBC:
         return max(0, stored_length - TAG_LENGTH)
-    return envelope.plaintext_length if envelope.plaintext_length is not None else stored_length
+    if envelope.plaintext_length is not None:
+        return envelope.plaintext_length
+    if stored_length < BLOCK or stored_length % BLOCK:
+        raise MalformedMessageError(
+            "the CBC object's length is not a positive multiple of 16", code=ErrorCode.TRUNCATED
+        )
+    key, iv = content_key_and_iv(envelope, data_key)
+    tail = fetch(max(0, stored_length - 2 * BLOCK), stored_length - 1)
+    previous = tail[:BLOCK] if stored_length > BLOCK else iv
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(previous)).decryptor()
+    block = decryptor.update(tail[-BLOCK:]) + decryptor.finalize()
+    pad = block[-1]
+    if not 1 <= pad <= BLOCK or block[-pad:] != bytes([pad]) * pad:
+        raise AuthenticationError(
+            "the object's CBC padding is invalid: wrong key, or the body was altered",
+            code=ErrorCode.CONTENT_AUTH_FAILED,
+        )
+    return stored_length - pad
 
 
 def fetch_span(envelope: Envelope, first: int, last: int, stored_length: int) -> tuple[int, int]:
@@ -163,7 +184,7 @@ def _cbc_range(
         try:
             return unpadder.update(tail) + unpadder.finalize()
         except ValueError:
-            raise MalformedMessageError(
+            raise AuthenticationError(
                 "the object's CBC padding is invalid: wrong key, or the body was altered",
                 code=ErrorCode.CONTENT_AUTH_FAILED,
             ) from None

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sealbox.errors import ErrorCode, NoDecryptableKeyError, PolicyError, SealboxError
+from sealbox.errors import (
+    ErrorCode,
+    MalformedMessageError,
+    NoDecryptableKeyError,
+    PolicyError,
+    SealboxError,
+)
 from sealbox.format.suites import CommitmentPolicy
 from sealbox.s3ec.envelope import (
     ENCRYPTED_DATA_KEY_V3,
@@ -39,7 +45,7 @@ def find_envelope(
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
             raise
-        raise SealboxError(
+        raise MalformedMessageError(
             f"s3://{bucket}/{key} is not an object an S3 encryption client wrote: its "
             f"metadata holds no encryption envelope and there is no instruction file {name}",
             code=ErrorCode.OBJECT_METADATA_INVALID,
@@ -104,7 +110,7 @@ def check_length(envelope: Envelope, length: int) -> None:
     its padding cannot (GCM content is authenticated whole by its tag)."""
     expected = envelope.plaintext_length
     if expected is not None and expected != length and envelope.cipher is ContentCipher.AES_CBC:
-        raise SealboxError(
+        raise MalformedMessageError(
             f"the object decrypted to {length} bytes but its metadata says {expected}: "
             "the object was cut short or altered",
             code=ErrorCode.TRUNCATED,

@@ -67,14 +67,13 @@ def upload_encrypted(
 def _encrypted_parts(
     first: bytes, reader: Any, encryptor: ContentEncryptor, part_size: int
 ) -> Iterator[bytes]:
+    """Each part as soon as it is read; the tag joins the last (short, or empty) one, so
+    every part but the last is a full ``part_size`` and one part is in memory at a time."""
     chunk = first
-    while True:
-        following = read_full(reader, part_size)
-        if not following:
-            yield encryptor.update(chunk) + encryptor.finalize()
-            return
+    while len(chunk) == part_size:
         yield encryptor.update(chunk)
-        chunk = following
+        chunk = read_full(reader, part_size)
+    yield encryptor.update(chunk) + encryptor.finalize()
 
 
 def size_of(body: Any) -> int | None:

@@ -151,6 +151,7 @@ class KmsWrapper:
     ) -> bytes:
         if not envelope.wrapping.uses_kms:
             raise _wrong_kind(envelope, "a KMS key")
+        context = _checked_context(context)
         stored = dict(envelope.kms_context)
         if envelope.wrapping is Wrapping.KMS:
             if not allow_legacy:
@@ -159,9 +160,14 @@ class KmsWrapper:
             check_kms_context(envelope, stored, context)
         region = region_of(self.key_id) if self.key_id else None
         params: dict[str, Any] = {"CiphertextBlob": envelope.encrypted_key, **self._extra}
-        response = kms_call(
-            self._clients(region), "decrypt", self.key_id, EncryptionContext=stored, **params
-        )
+        try:
+            response = kms_call(
+                self._clients(region), "decrypt", self.key_id, EncryptionContext=stored, **params
+            )
+        except KeyringError as error:
+            raise NoDecryptableKeyError(
+                f"KMS did not unwrap the object's data key with {self!r}", causes=[error]
+            ) from None
         if self._admits is not None and not self._admits(response.get("KeyId")):
             raise NoDecryptableKeyError(
                 f"the object's data key is wrapped by {response.get('KeyId')}, which the "
