@@ -171,9 +171,7 @@ def test_other_kms_key(world: World, object_key: str, tmp_path: Path) -> None:
     client_of(world, "kms").put_object(
         Bucket=BUCKET, Key=object_key, Body=b"kms", EncryptionContext=CONTEXT
     )
-    other = S3EncryptionClient(
-        s3_client=world.s3(), keyring=world.kms_keyring(world.other_key_arn)
-    )
+    other = S3EncryptionClient(s3_client=world.s3(), keyring=world.kms_keyring(world.other_key_arn))
     error = refused(
         other,
         object_key,
