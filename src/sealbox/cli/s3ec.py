@@ -68,10 +68,13 @@ def _is_s3ec_object(url: str) -> bool:
         return False
     if version_of(metadata) is not None:
         return True
-    return _head(url, bucket, key + INSTRUCTION_SUFFIX) is not None
+    # Without s3:ListBucket, S3 answers 403 for a missing object: no instruction file then.
+    return _head(url, bucket, key + INSTRUCTION_SUFFIX, absent=("403", "AccessDenied")) is not None
 
 
-def _head(url: str, bucket: str, key: str) -> dict[str, Any] | None:
+def _head(
+    url: str, bucket: str, key: str, *, absent: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
     """The object's HEAD answer, or None if there is no such object."""
     import botocore.exceptions
 
@@ -79,7 +82,8 @@ def _head(url: str, bucket: str, key: str) -> dict[str, Any] | None:
         answer: dict[str, Any] = s3_client().head_object(Bucket=bucket, Key=key)
         return answer
     except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        code = error.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound", *absent):
             return None
         raise s3_failure(url, error) from None
     except botocore.exceptions.BotoCoreError as error:

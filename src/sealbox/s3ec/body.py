@@ -25,9 +25,12 @@ def decrypt_into(decryptor: ContentDecryptor, source: Any, sink: IO[bytes]) -> i
     ``sink``; raise before returning if it does not authenticate. Returns the length."""
     written = 0
     while chunk := source.read(CHUNK):
-        written += sink.write(decryptor.update(chunk))
-    written += sink.write(decryptor.finish())
-    return written
+        plain = decryptor.update(chunk)
+        sink.write(plain)  # file objects may return None: count what was given
+        written += len(plain)
+    last = decryptor.finish()
+    sink.write(last)
+    return written + len(last)
 
 
 class VerifiedBody:

@@ -20,42 +20,20 @@ from typing import Any
 from sealbox.errors import ErrorCode, PolicyError, SealboxError, UsageError
 from sealbox.format.suites import CommitmentPolicy
 from sealbox.s3ec.body import VerifiedBody, decrypt_into
-from sealbox.s3ec.content import ContentEncryptor, content_decryptor
-from sealbox.s3ec.envelope import (
-    INSTRUCTION_SUFFIX,
-    Envelope,
-    FormatVersion,
-)
+from sealbox.s3ec.content import content_decryptor
+from sealbox.s3ec.envelope import INSTRUCTION_SUFFIX, Envelope, object_metadata, version_of
 from sealbox.s3ec.keys import wrappers_for
-from sealbox.s3ec.ranges import fetch_span, plaintext_length_of, range_body, requested_span
-from sealbox.s3ec.reading import check_length, check_read_policy, find_envelope, unwrap_data_key
-from sealbox.s3ec.suites import cipher_for_writing
-from sealbox.s3ec.transfer import (
-    DEFAULT_PART_SIZE,
-    MIN_PART_SIZE,
-    atomic_file,
-    size_of,
-    upload_encrypted,
+from sealbox.s3ec.ranges import get_range
+from sealbox.s3ec.reading import (
+    check_length,
+    check_read_policy,
+    find_envelope,
+    needs_instruction_file,
+    unwrap_data_key,
 )
+from sealbox.s3ec.transfer import DEFAULT_PART_SIZE, MIN_PART_SIZE, atomic_file, size_of
 from sealbox.s3ec.wrapping import KeyWrapper
-
-_RESERVED_METADATA_PREFIX = "x-amz-"
-#: GetObject arguments that HeadObject takes too (they choose the object version or
-#: unlock it), for a ranged get's first look at the envelope.
-_HEAD_ARGUMENTS = frozenset(
-    (
-        "VersionId",
-        "IfMatch",
-        "IfNoneMatch",
-        "IfModifiedSince",
-        "IfUnmodifiedSince",
-        "SSECustomerAlgorithm",
-        "SSECustomerKey",
-        "SSECustomerKeyMD5",
-        "RequestPayer",
-        "ExpectedBucketOwner",
-    )
-)
+from sealbox.s3ec.writing import PER_REQUEST, put_encrypted
 
 
 class S3EncryptionClient:
@@ -176,60 +154,21 @@ class S3EncryptionClient:
         instruction_file: bool | None,
         request: dict[str, Any],
     ) -> dict[str, Any]:
-        user_metadata = dict(request.pop("Metadata", None) or {})
-        taken = [k for k in user_metadata if k.lower().startswith(_RESERVED_METADATA_PREFIX)]
-        if taken:
-            raise UsageError(
-                f"metadata key {taken[0]!r}: keys starting with {_RESERVED_METADATA_PREFIX!r} "
-                "are the S3 encryption client's"
-            )
-        cipher = cipher_for_writing(self.commitment_policy)
-        wrapped = self._wrappers[0].new_data_key(cipher, dict(context or {}))
-        encryptor = ContentEncryptor(cipher, wrapped.data_key)
-        version = FormatVersion.V3 if cipher.is_committing else FormatVersion.V2
-        envelope = Envelope(
-            version=version,
-            cipher=cipher,
-            wrapping=wrapped.wrapping,
-            encrypted_key=wrapped.encrypted_key,
-            iv=encryptor.iv,
-            material_description=wrapped.material_description,
-            kms_context=wrapped.kms_context,
-            plaintext_length=size if version is FormatVersion.V2 else None,
-            message_id=encryptor.message_id,
-            commitment=encryptor.commitment,
-        )
-        separate = self.write_instruction_files if instruction_file is None else instruction_file
-        if separate:
-            on_object, in_file = envelope.split()
-        else:
-            on_object, in_file = envelope.metadata(), {}
-        target = {"Bucket": bucket, "Key": key, "Metadata": {**user_metadata, **on_object}}
-        answer = upload_encrypted(
+        return put_encrypted(
             self.s3,
-            reader,
-            encryptor,
+            self._wrappers[0],
+            self.commitment_policy,
+            bucket=bucket,
+            key=key,
+            reader=reader,
+            size=size,
+            context=dict(context or {}),
+            instruction_file=(
+                self.write_instruction_files if instruction_file is None else instruction_file
+            ),
             part_size=self.part_size,
-            put=self.s3.put_object,
-            request={**request, **target},
+            request=request,
         )
-        if in_file:
-            self._put_instruction_file(bucket, key, in_file)
-        return answer
-
-    def _put_instruction_file(self, bucket: str, key: str, entries: dict[str, str]) -> None:
-        import json
-
-        try:
-            self.s3.put_object(
-                Bucket=bucket,
-                Key=key + INSTRUCTION_SUFFIX,
-                Body=json.dumps(entries, separators=(",", ":")).encode(),
-            )
-        except BaseException:
-            # The object without its instruction file cannot be read: take it away.
-            self.s3.delete_object(Bucket=bucket, Key=key)
-            raise
 
     # reading
 
@@ -247,19 +186,28 @@ class S3EncryptionClient:
         returns (see :mod:`sealbox.s3ec.body`). A ``Range`` needs
         ``enable_legacy_unauthenticated_modes``: a range cannot be authenticated."""
         if Range is not None:
-            return self._get_range(
-                Bucket, Key, Range, EncryptionContext, InstructionFileSuffix, request
+            if not self.enable_legacy_unauthenticated_modes:
+                raise PolicyError(
+                    "a ranged get of an encrypted object cannot be authenticated (the tag "
+                    "covers the whole object); pass enable_legacy_unauthenticated_modes=True "
+                    "to allow it",
+                    code=ErrorCode.UNAUTHENTICATED_RANGE_FORBIDDEN,
+                )
+            return get_range(
+                self.s3,
+                Bucket,
+                Key,
+                Range,
+                request,
+                lambda head: self._open(
+                    Bucket, Key, head, EncryptionContext, InstructionFileSuffix, request
+                ),
             )
-        response = self.s3.get_object(Bucket=Bucket, Key=Key, **request)
+        response = self.s3.get_object(Bucket=Bucket, Key=Key, **_whole(request))
         source = response["Body"]
         try:
-            if response.get("ContentRange"):
-                raise UsageError(
-                    "S3 answered part of the object to a request for all of it; "
-                    "ranged (multipart) downloads are not supported"
-                )
             envelope, data_key = self._open(
-                Bucket, Key, response, EncryptionContext, InstructionFileSuffix
+                Bucket, Key, response, EncryptionContext, InstructionFileSuffix, request
             )
             body = VerifiedBody.download(content_decryptor(envelope, data_key), source)
         finally:
@@ -285,11 +233,12 @@ class S3EncryptionClient:
         decrypted, before the tag at the end is checked: if this raises, discard what
         was written. :meth:`download_file` and :meth:`get_object` release nothing
         unverified."""
-        response = self.s3.get_object(Bucket=Bucket, Key=Key, **dict(ExtraArgs or {}))
+        request = _whole(dict(ExtraArgs or {}))
+        response = self.s3.get_object(Bucket=Bucket, Key=Key, **request)
         source = response["Body"]
         try:
             envelope, data_key = self._open(
-                Bucket, Key, response, EncryptionContext, InstructionFileSuffix
+                Bucket, Key, response, EncryptionContext, InstructionFileSuffix, request
             )
             length = decrypt_into(content_decryptor(envelope, data_key), source, Fileobj)
         finally:
@@ -319,10 +268,40 @@ class S3EncryptionClient:
             )
 
     def delete_object(self, *, Bucket: str, Key: str, **request: Any) -> dict[str, Any]:  # noqa: N803
-        """Delete the object and its instruction file, if it has one."""
+        """Delete the object, and its instruction file if the object's envelope is there.
+
+        Deleting one version (``VersionId``) leaves the instruction file, which the
+        current version may still need."""
+        import botocore.exceptions
+
+        with_file = False
+        if "VersionId" not in request:
+            selectors = {k: v for k, v in request.items() if k in PER_REQUEST}
+            try:
+                head = self.s3.head_object(Bucket=Bucket, Key=Key, **selectors)
+            except botocore.exceptions.ClientError:
+                head = None
+            found = object_metadata((head or {}).get("Metadata") or {})
+            with_file = head is not None and (
+                needs_instruction_file(found)
+                or (version_of(found) is None and self._holds_envelope(Bucket, Key, selectors))
+            )
         answer: dict[str, Any] = self.s3.delete_object(Bucket=Bucket, Key=Key, **request)
-        self.s3.delete_object(Bucket=Bucket, Key=Key + INSTRUCTION_SUFFIX)
+        if with_file:
+            owner = {
+                k: v for k, v in request.items() if k in ("ExpectedBucketOwner", "RequestPayer")
+            }
+            self.s3.delete_object(Bucket=Bucket, Key=Key + INSTRUCTION_SUFFIX, **owner)
         return answer
+
+    def _holds_envelope(self, bucket: str, key: str, selectors: Mapping[str, Any]) -> bool:
+        """Whether KEY.instruction is this object's instruction file (and not, say, a
+        user's own object that happens to have that name)."""
+        try:
+            find_envelope(self.s3, bucket, key, {}, INSTRUCTION_SUFFIX, selectors)
+        except SealboxError:
+            return False
+        return True
 
     def _open(
         self,
@@ -331,9 +310,13 @@ class S3EncryptionClient:
         response: Mapping[str, Any],
         context: Mapping[str, str] | None,
         suffix: str,
+        request: Mapping[str, Any],
     ) -> tuple[Envelope, bytes]:
         """The object's envelope and data key, once every policy allows reading it."""
-        envelope = find_envelope(self.s3, bucket, key, response.get("Metadata") or {}, suffix)
+        selectors = {k: v for k, v in request.items() if k in PER_REQUEST}
+        envelope = find_envelope(
+            self.s3, bucket, key, response.get("Metadata") or {}, suffix, selectors
+        )
         check_read_policy(
             envelope,
             self.commitment_policy,
@@ -347,60 +330,16 @@ class S3EncryptionClient:
         )
         return envelope, data_key
 
-    def _get_range(
-        self,
-        bucket: str,
-        key: str,
-        header: str,
-        context: Mapping[str, str] | None,
-        suffix: str,
-        request: dict[str, Any],
-    ) -> dict[str, Any]:
-        if not self.enable_legacy_unauthenticated_modes:
-            raise PolicyError(
-                "a ranged get of an encrypted object cannot be authenticated (the tag covers "
-                "the whole object); pass enable_legacy_unauthenticated_modes=True to allow it",
-                code=ErrorCode.UNAUTHENTICATED_RANGE_FORBIDDEN,
-            )
-        # The same version the envelope came from: the caller's selectors go to both
-        # requests, and without a VersionId the range must match the ETag seen.
-        selectors = {k: v for k, v in request.items() if k in _HEAD_ARGUMENTS}
-        head = self.s3.head_object(Bucket=bucket, Key=key, **selectors)
-        envelope, data_key = self._open(bucket, key, head, context, suffix)
-        if "VersionId" not in request and "IfMatch" not in request:
-            request = {**request, "IfMatch": head["ETag"]}
-        stored = int(head["ContentLength"])
 
-        def fetch(first: int, last: int) -> bytes:
-            answer = self.s3.get_object(
-                Bucket=bucket, Key=key, Range=f"bytes={first}-{last}", **request
-            )
-            with answer["Body"] as body:
-                data: bytes = body.read()
-                return data
-
-        length = plaintext_length_of(envelope, data_key, stored, fetch)
-        first, last = requested_span(header, length)
-        fetched_from, fetched_to = fetch_span(envelope, first, last, stored)
-        response = self.s3.get_object(
-            Bucket=bucket, Key=key, Range=f"bytes={fetched_from}-{fetched_to}", **request
+def _whole(request: dict[str, Any]) -> dict[str, Any]:
+    """A request for the whole object: parts of one cannot be authenticated."""
+    partial = [k for k in ("Range", "PartNumber") if k in request]
+    if partial:
+        raise UsageError(
+            f"{partial[0]} asks for part of the object, which cannot be authenticated; "
+            "use get_object(Range=…) with enable_legacy_unauthenticated_modes=True"
         )
-        body = range_body(
-            envelope,
-            data_key,
-            response["Body"],
-            first=first,
-            last=last,
-            fetched_from=fetched_from,
-            fetched_to=fetched_to,
-            stored_length=stored,
-        )
-        return {
-            **response,
-            "Body": body,
-            "ContentLength": body.content_length,
-            "ContentRange": f"bytes {first}-{last}/{length}",
-        }
+    return request
 
 
 class _BytesReader:

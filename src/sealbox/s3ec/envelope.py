@@ -191,8 +191,8 @@ def _json_map(found: Mapping[str, str], name: str, *, required: bool = True) -> 
             raise _bad(f"the object's encryption metadata lacks {name}")
         return {}
     try:
-        loaded = json.loads(decode_s3_header(text))
-    except ValueError:
+        loaded = json.loads(text)
+    except (ValueError, RecursionError):
         raise _bad(f"{name} in the object's encryption metadata is not JSON") from None
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
@@ -201,12 +201,20 @@ def _json_map(found: Mapping[str, str], name: str, *, required: bool = True) -> 
     return loaded
 
 
+#: S3 keeps at most 2 KB of user metadata; a longer value did not come from S3's headers.
+_HEADER_VALUE_LIMIT = 2048
+#: The JSON entries a client may write with non-ASCII text in them.
+JSON_ENTRIES = (MATDESC, MAT_DESC_V3, ENCRYPTION_CONTEXT_V3)
+
+
 def decode_s3_header(value: str) -> str:
     """Undo S3's "double encoding" of a non-ASCII metadata value: S3 reads the UTF-8
     bytes as Latin-1 characters, encodes those as UTF-8 again and answers RFC 2047
-    encoded words (``=?UTF-8?B?…?=``). Anything else is returned untouched."""
-    if not value.startswith("=?"):
+    encoded words (``=?UTF-8?B?…?=``). Anything else is returned untouched. Only object
+    metadata is so encoded, never an instruction file's content."""
+    if not value.startswith("=?") or len(value) > _HEADER_VALUE_LIMIT:
         return value
+    from email.errors import HeaderParseError
     from email.header import decode_header
 
     try:
@@ -214,7 +222,7 @@ def decode_s3_header(value: str) -> str:
             part.decode(charset or "ascii") if isinstance(part, bytes) else part
             for part, charset in decode_header(value)
         )
-    except (LookupError, UnicodeDecodeError, ValueError):
+    except (LookupError, UnicodeDecodeError, ValueError, HeaderParseError):
         return value
     try:
         return decoded.encode("latin-1").decode("utf-8")
@@ -226,7 +234,7 @@ def _plaintext_length(found: Mapping[str, str]) -> int | None:
     text = found.get(PLAINTEXT_LENGTH)
     if text is None:
         return None
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
         raise _bad(f"{PLAINTEXT_LENGTH} is not a byte count: {text[:40]!r}")
     return int(text)
 
@@ -329,11 +337,21 @@ def _parse_v3(found: Mapping[str, str]) -> Envelope:
     )
 
 
+def object_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    """An object's metadata as boto3 returns it, keys lowercased and S3's encoding of
+    non-ASCII JSON entries undone."""
+    found = {k.lower(): v for k, v in metadata.items()}
+    for name in JSON_ENTRIES:
+        if name in found:
+            found[name] = decode_s3_header(found[name])
+    return found
+
+
 def parse_instruction_file(data: bytes, name: str) -> dict[str, str]:
     """An instruction file's map (its whole content is one JSON object of strings)."""
     try:
         loaded = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):
         raise _bad(f"the instruction file {name} is not a JSON object") from None
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()

@@ -12,12 +12,14 @@ from sealbox.errors import (
     NoDecryptableKeyError,
     PolicyError,
     SealboxError,
+    UsageError,
 )
 from sealbox.format.suites import CommitmentPolicy
 from sealbox.s3ec.envelope import (
     ENCRYPTED_DATA_KEY_V3,
     Envelope,
     FormatVersion,
+    object_metadata,
     parse,
     parse_instruction_file,
     version_of,
@@ -30,32 +32,46 @@ _INSTRUCTION_FILE_LIMIT = 1 << 20
 
 
 def find_envelope(
-    s3: Any, bucket: str, key: str, metadata: Mapping[str, str], suffix: str
+    s3: Any,
+    bucket: str,
+    key: str,
+    metadata: Mapping[str, str],
+    suffix: str,
+    selectors: Mapping[str, Any],
 ) -> Envelope:
-    """The object's envelope, from its metadata or its instruction file."""
-    found = {k.lower(): v for k, v in metadata.items()}
+    """The object's envelope, from its metadata or its instruction file (read with the
+    caller's ``selectors``: SSE-C key, requester-pays, expected owner)."""
+    found = object_metadata(metadata)
     version = version_of(found)
-    if version is not None and not _needs_instruction_file(found):
+    if version is not None and not needs_instruction_file(found):
         return parse(found)
     import botocore.exceptions
 
     name = key + suffix
     try:
-        answer = s3.get_object(Bucket=bucket, Key=name)
+        answer = s3.get_object(Bucket=bucket, Key=name, **selectors)
     except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+        code = error.response.get("Error", {}).get("Code")
+        if code not in ("NoSuchKey", "404", "AccessDenied", "403"):
             raise
+        # Without s3:ListBucket S3 answers AccessDenied for a missing object too.
+        why = "there is no" if code in ("NoSuchKey", "404") else "S3 denied access to its"
         raise MalformedMessageError(
             f"s3://{bucket}/{key} is not an object an S3 encryption client wrote: its "
-            f"metadata holds no encryption envelope and there is no instruction file {name}",
+            f"metadata holds no encryption envelope and {why} instruction file {name}",
             code=ErrorCode.OBJECT_METADATA_INVALID,
         ) from None
     with answer["Body"] as body:
-        entries = parse_instruction_file(body.read(_INSTRUCTION_FILE_LIMIT + 1), name)
-    return parse({**found, **entries})
+        content = body.read(_INSTRUCTION_FILE_LIMIT + 1)
+    if len(content) > _INSTRUCTION_FILE_LIMIT:
+        raise MalformedMessageError(
+            f"the instruction file {name} is larger than {_INSTRUCTION_FILE_LIMIT} bytes",
+            code=ErrorCode.OBJECT_METADATA_INVALID,
+        )
+    return parse({**found, **parse_instruction_file(content, name)})
 
 
-def _needs_instruction_file(found: Mapping[str, str]) -> bool:
+def needs_instruction_file(found: Mapping[str, str]) -> bool:
     """A V3 object whose key lives in its instruction file keeps only x-amz-c/d/i."""
     return version_of(found) is FormatVersion.V3 and ENCRYPTED_DATA_KEY_V3 not in found
 
@@ -73,8 +89,9 @@ def check_read_policy(
         )
     if not policy_allows_reading(policy, envelope.cipher):
         raise PolicyError(
-            "the object was written without key commitment (the V2 format) and the "
-            "commitment policy is REQUIRE_ENCRYPT_REQUIRE_DECRYPT; to read it, pass "
+            f"the object was written without key commitment ({envelope.version.name} format, "
+            f"{envelope.cipher.value}) and the commitment policy is "
+            "REQUIRE_ENCRYPT_REQUIRE_DECRYPT; to read it, pass "
             "commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT "
             "(--commitment-policy require-encrypt-allow-decrypt)",
             code=ErrorCode.POLICY_FORBIDS_SUITE,
@@ -95,7 +112,7 @@ def unwrap_data_key(
     for wrapper in wrappers:
         try:
             return wrapper.unwrap(envelope, context, allow_legacy=allow_legacy)
-        except PolicyError:
+        except (PolicyError, UsageError):
             raise
         except SealboxError as error:
             causes.append(f"{wrapper!r}: {error.message}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from sealbox.errors import UsageError
 from sealbox.s3ec.content import ContentEncryptor
 
 #: Plaintext per uploaded part (S3's minimum part is 5 MiB; the last may be smaller).
@@ -25,8 +26,13 @@ def read_full(reader: Any, size: int) -> bytes:
         chunk = reader.read(wanted)
         if not chunk:
             break
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise UsageError(
+                f"the body's read() returned {type(chunk).__name__}, not bytes: open files "
+                "in binary mode ('rb')"
+            )
         chunks.append(bytes(chunk))
-        wanted -= len(chunk)
+        wanted -= len(chunks[-1])
     return b"".join(chunks)
 
 
@@ -36,31 +42,37 @@ def upload_encrypted(
     encryptor: ContentEncryptor,
     *,
     part_size: int,
-    put: Callable[..., dict[str, Any]],
-    request: dict[str, Any],
+    put: dict[str, Any],
+    create: dict[str, Any],
+    part: dict[str, Any],
+    complete: dict[str, Any],
 ) -> dict[str, Any]:
-    """Encrypt ``reader`` into the object ``request`` names (Bucket, Key, Metadata, …).
+    """Encrypt ``reader`` into the object the arguments name: ``put`` for one PutObject;
+    ``create``, ``part`` (repeated on every part) and ``complete`` for a multipart upload.
 
     Input that fits one part goes up in one PutObject; larger input streams through
     a multipart upload holding one part in memory, which is aborted on any error so
     that no object (and no stray parts) is left behind."""
     first = read_full(reader, part_size)
     if len(first) < part_size:
-        return put(**request, Body=encryptor.update(first) + encryptor.finalize())
-    created = s3.create_multipart_upload(**request)
-    upload_id = created["UploadId"]
-    target = {"Bucket": request["Bucket"], "Key": request["Key"], "UploadId": upload_id}
+        answer: dict[str, Any] = s3.put_object(
+            **put, Body=encryptor.update(first) + encryptor.finalize()
+        )
+        return answer
+    created = s3.create_multipart_upload(**create)
+    target = {"Bucket": create["Bucket"], "Key": create["Key"], "UploadId": created["UploadId"]}
     try:
         parts = []
         for number, body in enumerate(_encrypted_parts(first, reader, encryptor, part_size), 1):
-            answer = s3.upload_part(**target, PartNumber=number, Body=body)
-            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            sent = s3.upload_part(**target, **part, PartNumber=number, Body=body)
+            parts.append({"PartNumber": number, "ETag": sent["ETag"]})
         result: dict[str, Any] = s3.complete_multipart_upload(
-            **target, MultipartUpload={"Parts": parts}
+            **target, **complete, MultipartUpload={"Parts": parts}
         )
         return result
     except BaseException:
-        s3.abort_multipart_upload(**target)
+        owner = {k: v for k, v in part.items() if k in ("ExpectedBucketOwner", "RequestPayer")}
+        s3.abort_multipart_upload(**target, **owner)
         raise
 
 
@@ -79,7 +91,7 @@ def _encrypted_parts(
 def size_of(body: Any) -> int | None:
     """The plaintext length, when it can be known before reading (bytes, a file)."""
     if isinstance(body, bytes | bytearray | memoryview):
-        return len(body)
+        return memoryview(body).nbytes
     try:
         if body.seekable():
             here = body.tell()

@@ -153,11 +153,9 @@ class KmsWrapper:
             raise _wrong_kind(envelope, "a KMS key")
         context = _checked_context(context)
         stored = dict(envelope.kms_context)
-        if envelope.wrapping is Wrapping.KMS:
-            if not allow_legacy:
-                raise _legacy_refused(envelope)
-        else:
-            check_kms_context(envelope, stored, context)
+        if envelope.wrapping is Wrapping.KMS and not allow_legacy:
+            raise _legacy_refused(envelope)
+        check_kms_context(envelope, stored, context)
         region = region_of(self.key_id) if self.key_id else None
         params: dict[str, Any] = {"CiphertextBlob": envelope.encrypted_key, **self._extra}
         try:
@@ -184,9 +182,13 @@ class KmsWrapper:
 def check_kms_context(
     envelope: Envelope, stored: Mapping[str, str], supplied: Mapping[str, str]
 ) -> None:
-    """The stored context must name the object's content cipher, and equal the caller's
-    context once the client's reserved entries are removed (what AWS's clients require)."""
-    if stored.get(CEK_ALG_CONTEXT_KEY) != envelope.cipher.value:
+    """The stored context must name the object's content cipher (``kms+context``), and
+    equal the caller's context once the client's reserved entries are removed — what
+    AWS's clients require. Legacy ``kms`` objects are held to the second rule too (AWS's
+    clients skip it), so relabelling a ``kms+context`` object cannot escape the check."""
+    if envelope.wrapping is Wrapping.KMS_CONTEXT and stored.get(CEK_ALG_CONTEXT_KEY) != (
+        envelope.cipher.value
+    ):
         raise PolicyError(
             f"the object's encryption context says {CEK_ALG_CONTEXT_KEY}="
             f"{stored.get(CEK_ALG_CONTEXT_KEY)!r} but its content cipher is "
