@@ -255,6 +255,9 @@ def test_an_interrupted_write_leaves_no_output(
         cwd=tmp_path,
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A shell runs background jobs with SIGINT ignored, and Python then keeps it
+        # ignored: give the command Ctrl-C as a terminal user's process has it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdin is not None
     process.stdin.write(os.urandom(1 << 20))

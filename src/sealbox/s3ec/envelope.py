@@ -320,7 +320,8 @@ def _parse_v3(found: Mapping[str, str]) -> Envelope:
         raise _bad(f"unsupported key wrapping {WRAP_ALG_V3}={code[:20]!r}")
     message_id = _bytes(found, MESSAGE_ID_V3)
     commitment = _bytes(found, KEY_COMMITMENT_V3)
-    if len(message_id) != MESSAGE_ID_LENGTH or len(commitment) != COMMITMENT_LENGTH:
+    lengths = (len(message_id), len(commitment))
+    if lengths != (MESSAGE_ID_LENGTH, COMMITMENT_LENGTH):
         raise _bad(
             f"{MESSAGE_ID_V3} and {KEY_COMMITMENT_V3} must each be {MESSAGE_ID_LENGTH} bytes"
         )
