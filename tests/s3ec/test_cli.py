@@ -117,6 +117,10 @@ def test_flags_that_do_not_apply_are_refused(environment: dict[str, str], tmp_pa
     assert (
         framed.returncode == 2 and b"--frame-length is for Encryption SDK messages" in framed.stderr
     )
+    alone = run(environment, tmp_path, "encrypt", "-w", "key=alias/x", "-i", "plain",
+                "-o", f"s3://{BUCKET}/x", "--s3-instruction-file")  # fmt: skip
+    assert alone.returncode == 2
+    assert b"--s3-instruction-file needs --s3-format s3ec" in alone.stderr
 
 
 def test_legacy_objects_need_the_flag(

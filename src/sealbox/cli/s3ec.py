@@ -177,7 +177,9 @@ def _record(job: Job, transfer: Transfer) -> None:
 
 
 def check_flags(job: Job) -> None:
-    """Refuse flags that mean nothing for S3 encryption client objects."""
+    """Refuse flags that mean nothing for S3 encryption client objects, or without them."""
+    if job.s3_instruction_file and job.s3_format != "s3ec":
+        raise UsageError("--s3-instruction-file needs --s3-format s3ec")
     if job.mode == "encrypt" and job.s3_format == "s3ec":
         for given, flag in (
             (job.algorithm is not None, "--algorithm"),
