@@ -365,7 +365,7 @@ def test_unsupported_operations_answer_clearly(kms: Any) -> None:
         == "UnsupportedOperationException"
     )
     assert (
-        error_of(kms.generate_mac, KeyId=key, Message=b"m", MacAlgorithm="HMAC_SHA_256")[0]
+        error_of(kms.create_key, KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY")[0]
         == "UnsupportedOperationException"
     )
     assert error_of(kms.create_key, MultiRegion=True)[0] == "UnsupportedOperationException"

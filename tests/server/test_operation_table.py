@@ -212,6 +212,12 @@ def _read_only_cases(call: Session) -> dict[str, dict[str, Any]]:
     call("EnableKeyRotation", {"KeyId": key_id})
     call("CreateAlias", {"AliasName": _fresh_alias(), "TargetKeyId": key_id})
     blob = call("Encrypt", {"KeyId": key_id, "Plaintext": base64.b64encode(b"x").decode()})
+    mac_key = call("CreateKey", {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"})
+    mac_key_id = mac_key["KeyMetadata"]["KeyId"]
+    message = base64.b64encode(b"message").decode()
+    mac = call(
+        "GenerateMac", {"KeyId": mac_key_id, "Message": message, "MacAlgorithm": "HMAC_SHA_256"}
+    )
     return {
         "DescribeKey": {"KeyId": key_id},
         "ListKeys": {},
@@ -229,6 +235,13 @@ def _read_only_cases(call: Session) -> dict[str, dict[str, Any]]:
         "ListKeyPolicies": {"KeyId": key_id},
         "ListGrants": {"KeyId": key_id},
         "ListRetirableGrants": {"RetiringPrincipal": call.principal.arn},
+        "GenerateMac": {"KeyId": mac_key_id, "Message": message, "MacAlgorithm": "HMAC_SHA_256"},
+        "VerifyMac": {
+            "KeyId": mac_key_id,
+            "Message": message,
+            "MacAlgorithm": "HMAC_SHA_256",
+            "Mac": mac["Mac"],
+        },
     }
 
 

@@ -137,6 +137,10 @@ class InvalidSignatureException(ClientError):
     aws_type = "InvalidSignatureException"
 
 
+class KMSInvalidMacException(ClientError):
+    aws_type = "KMSInvalidMacException"
+
+
 class KMSInvalidStateException(ClientError):
     aws_type = "KMSInvalidStateException"
 

@@ -13,6 +13,7 @@ def load_all() -> dict[str, Operation]:
         grants,
         imports,
         keys,
+        mac,
         policies,
         rotation,
         tags,

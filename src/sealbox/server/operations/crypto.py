@@ -15,6 +15,7 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
+from sealbox.server.key_specs import ENCRYPT_DECRYPT
 from sealbox.server.operations.grants import check_grant_tokens
 from sealbox.server.operations.table import Params, Result, operation, stop_if_dry_run
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
@@ -27,6 +28,14 @@ def _check_algorithm(entry: KeyEntry, algorithm: str | None) -> None:
     if algorithm not in (None, SYMMETRIC):
         raise InvalidKeyUsageException(
             f"{entry.record.arn} does not support encryption algorithm {algorithm}; use {SYMMETRIC}."
+        )
+
+
+def _check_usage(entry: KeyEntry, action: str) -> None:
+    usage = entry.record.key_usage
+    if usage != ENCRYPT_DECRYPT:
+        raise InvalidKeyUsageException(
+            f"{entry.record.arn} key usage is {usage} which is not valid for {action}."
         )
 
 
@@ -45,6 +54,7 @@ def _encryption_key(
         caller, action, entry, encryption_context=context, context=request_alias_keys(key_param)
     )
     record = require_usable(entry)
+    _check_usage(entry, action)
     material = (
         service.material(entry, record.current_material_id) if record.current_material_id else None
     )

@@ -17,6 +17,13 @@ from sealbox.server.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
+from sealbox.server.key_specs import (
+    ENCRYPT_DECRYPT,
+    NOT_YET,
+    SPECS,
+    SYMMETRIC_DEFAULT,
+    spec_of,
+)
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.policies import check_lockout
 from sealbox.server.operations.table import Params, Result, operation
@@ -64,9 +71,10 @@ def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> di
         "KeyManager": "CUSTOMER",
         "CustomerMasterKeySpec": record.key_spec,
         "KeySpec": record.key_spec,
-        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
         "MultiRegion": False,
     }
+    field, algorithms = spec_of(record.key_spec).algorithms
+    metadata[field] = list(algorithms)
     if record.key_state == "PendingDeletion":
         metadata["DeletionDate"] = record.deletion_date
         metadata["PendingDeletionWindowInDays"] = record.pending_window
@@ -92,13 +100,22 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         raise ValidationException(
             "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
         )
-    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
-    usage = params.get("KeyUsage", "ENCRYPT_DECRYPT")
+    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
     origin = params.get("Origin", "AWS_KMS")
-    if spec != "SYMMETRIC_DEFAULT":
-        raise _unsupported(f"KeySpec {spec} (asymmetric and HMAC keys)")
-    if usage != "ENCRYPT_DECRYPT":
+    if spec in NOT_YET:
+        raise _unsupported(f"KeySpec {spec} (asymmetric keys)")
+    if spec not in SPECS:
+        raise ValidationException(f"KeySpec {spec} is not a valid key spec.")
+    if "KeyUsage" not in params and spec != SYMMETRIC_DEFAULT:
+        raise ValidationException(
+            "You must specify a KeyUsage value for all KMS keys except for symmetric "
+            "encryption keys."
+        )
+    usage = params.get("KeyUsage", ENCRYPT_DECRYPT)
+    if usage not in SPECS[spec].usages:
         raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}.")
+    if origin == "EXTERNAL" and spec != SYMMETRIC_DEFAULT:
+        raise _unsupported(f"Importing key material for a {spec} key")
     if params.get("MultiRegion"):
         raise _unsupported("A multi-Region key")
     if (
@@ -121,7 +138,7 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
     if origin == "AWS_KMS":
         material_id = os.urandom(32).hex()
         wrapped = root.wrap(
-            os.urandom(32),
+            os.urandom(SPECS[spec].material_bytes),
             aad=material_aad(key_arn(caller.region, caller.account, key_id), material_id),
         )
         material = MaterialRecord(key_id, material_id, now, wrapped)

@@ -16,6 +16,7 @@ from sealbox.server.errors import (
     NotFoundException,
     UnsupportedOperationException,
 )
+from sealbox.server.key_specs import spec_of
 from sealbox.server.lifecycle import DAY, ON_DEMAND_ROTATION_LIMIT, new_material
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.table import Params, Result, operation
@@ -34,6 +35,7 @@ def _rotatable(
 ) -> KeyEntry:
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry, context=condition_keys)
+    _refuse_unrotatable(entry)
     state = entry.record.key_state
     if state == "Disabled":
         raise DisabledException(f"{entry.record.arn} is disabled.")
@@ -41,6 +43,14 @@ def _rotatable(
         what = "pending deletion" if state == "PendingDeletion" else "pending import"
         raise KMSInvalidStateException(f"{entry.record.arn} is {what}.")
     return entry
+
+
+def _refuse_unrotatable(entry: KeyEntry) -> None:
+    if not spec_of(entry.record.key_spec).rotates:
+        raise UnsupportedOperationException(
+            f"{entry.record.arn} has key spec {entry.record.key_spec}: only symmetric "
+            "encryption keys rotate."
+        )
 
 
 def _last_rotation(service: KmsService, record: KeyRecord) -> float:
@@ -167,6 +177,7 @@ def material_entry(record: KeyRecord, material: MaterialRecord) -> dict[str, Any
 def list_key_rotations(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "ListKeyRotations", entry)
+    _refuse_unrotatable(entry)
     limit, after = page_request(params, 100, valid=lambda position: position.isdigit())
     materials = service.store.keys.materials(entry.record.key_id)
     if params.get("IncludeKeyMaterial", "ROTATIONS_ONLY") == "ROTATIONS_ONLY":

@@ -20,7 +20,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
         ),
         "asymmetric keys are not supported yet",
     ),
-    **dict.fromkeys(("GenerateMac", "VerifyMac"), "HMAC keys are not supported yet"),
     **dict.fromkeys(("ReplicateKey", "UpdatePrimaryRegion"), "multi-Region keys are not supported"),
     **dict.fromkeys(
         (
