@@ -170,6 +170,28 @@ def test_policies_grants_and_audit(server: InProcessServer, kms: Any) -> None:
     assert error_of(
         as_bob.verify_mac, KeyId=key, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=mac
     )[0] == ("AccessDeniedException")
+    # kms:MacAlgorithm is set for both operations, as AWS sets it
+    server.put_user_policy(
+        DEV_ACCOUNT,
+        "bob",
+        "verify-sha512-only",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "kms:VerifyMac",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_512"}},
+            }
+        ],
+    )
+    assert error_of(
+        as_bob.verify_mac, KeyId=key, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=mac
+    )[0] == ("AccessDeniedException")
+    wide = _hmac_key(kms, "HMAC_512")["Arn"]
+    wide_mac = kms.generate_mac(KeyId=wide, Message=b"m", MacAlgorithm="HMAC_SHA_512")["Mac"]
+    assert as_bob.verify_mac(KeyId=wide, Message=b"m", MacAlgorithm="HMAC_SHA_512", Mac=wide_mac)[
+        "MacValid"
+    ]
     audit = server.service.store.audit
     for name in ("GenerateMac", "VerifyMac"):
         assert list(audit.query(event_name=name)), f"no audit record of {name}"

@@ -31,13 +31,14 @@ def _mac(
     key_param = params["KeyId"]
     entry = service.resolve(caller, key_param)
     check_grant_tokens(params)
-    service.authorize(caller, action, entry, context=request_alias_keys(key_param))
+    algorithm = params["MacAlgorithm"]
+    condition_keys = {"kms:macalgorithm": algorithm, **request_alias_keys(key_param)}
+    service.authorize(caller, action, entry, context=condition_keys)
     record = require_usable(entry)
     if record.key_usage != GENERATE_VERIFY_MAC:
         raise InvalidKeyUsageException(
             f"{record.arn} key usage is {record.key_usage} which is not valid for {action}."
         )
-    algorithm = params["MacAlgorithm"]
     expected = spec_of(record.key_spec).mac_algorithm
     if algorithm != expected:
         raise InvalidKeyUsageException(
