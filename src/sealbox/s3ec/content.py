@@ -26,7 +26,13 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
-from sealbox.errors import AuthenticationError, ErrorCode, MalformedMessageError, UsageError
+from sealbox.errors import (
+    AuthenticationError,
+    ErrorCode,
+    MalformedMessageError,
+    NoDecryptableKeyError,
+    UsageError,
+)
 from sealbox.s3ec.envelope import Envelope
 from sealbox.s3ec.suites import (
     CBC_IV_LENGTH,
@@ -203,9 +209,7 @@ class _CbcDecryptor:
 def content_key_and_iv(envelope: Envelope, data_key: bytes) -> tuple[bytes, bytes]:
     """The AES key and the IV that encrypted the content (the commitment checked first)."""
     if len(data_key) not in (16, 24, 32):
-        raise AuthenticationError(
-            "the unwrapped data key has an invalid length", code=ErrorCode.NO_DECRYPTABLE_KEY
-        )
+        raise NoDecryptableKeyError("the unwrapped data key has an invalid length")
     if envelope.cipher is ContentCipher.AES_GCM_COMMIT:
         key = committed_content_key(data_key, envelope.message_id, envelope.commitment)
         return key, COMMIT_IV

@@ -252,10 +252,16 @@ class AesWrapper:
             raise _legacy_refused(envelope)
         try:
             if wrapping is Wrapping.AES_WRAP:
-                return keywrap.aes_key_unwrap(self._key, wrapped)
-            return _ecb_unpadded(self._key, wrapped)
+                data_key = keywrap.aes_key_unwrap(self._key, wrapped)
+            else:
+                data_key = _ecb_unpadded(self._key, wrapped)
         except (keywrap.InvalidUnwrap, ValueError):
             raise _unwrap_failed(repr(self)) from None
+        # Under a wrong key, ECB padding comes out valid about 1 time in 256: the length
+        # then tells, with the same error as every other failure.
+        if len(data_key) not in (16, 24, 32):
+            raise _unwrap_failed(repr(self))
+        return data_key
 
 
 def _ecb_unpadded(key: bytes, wrapped: bytes) -> bytes:

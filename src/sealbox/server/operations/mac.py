@@ -35,7 +35,7 @@ def _mac(
     condition_keys = {"kms:macalgorithm": algorithm, **request_alias_keys(key_param)}
     service.authorize(caller, action, entry, context=condition_keys)
     record = require_usable(entry)
-    if record.key_usage != GENERATE_VERIFY_MAC:
+    if record.key_usage != GENERATE_VERIFY_MAC:  # not secret: the key's usage
         raise InvalidKeyUsageException(
             f"{record.arn} key usage is {record.key_usage} which is not valid for {action}."
         )
