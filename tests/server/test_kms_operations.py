@@ -268,6 +268,14 @@ def test_aliases(kms: Any) -> None:
     assert (
         kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"old"
     )  # the old key still decrypts its data
+    for target in ("alias/app", "arn:aws:kms:us-east-1:111122223333:alias/app"):
+        assert error_of(kms.create_alias, AliasName="alias/other", TargetKeyId=target) == (
+            "ValidationException",
+            "Aliases must refer to keys. Not aliases",
+        )
+        assert error_of(kms.update_alias, AliasName="alias/app", TargetKeyId=target)[0] == (
+            "ValidationException"
+        )
     kms.delete_alias(AliasName="alias/app")
     assert error_of(kms.delete_alias, AliasName="alias/app")[0] == "NotFoundException"
     assert error_of(kms.encrypt, KeyId="alias/app", Plaintext=b"x") == (
@@ -303,12 +311,20 @@ def test_tags(kms: Any) -> None:
     kms.tag_resource(KeyId=key, Tags=[{"TagKey": "a", "TagValue": "3"}])
     kms.untag_resource(KeyId=key, TagKeys=["b"])
     assert kms.list_resource_tags(KeyId=key)["Tags"] == [{"TagKey": "a", "TagValue": "3"}]
-    assert (
-        error_of(kms.tag_resource, KeyId=key, Tags=[{"TagKey": "aws:x", "TagValue": "1"}])[0]
-        == "TagException"
-    )
+    for reserved in ("aws:x", "AWS:x", "Aws:x"):  # the prefix is reserved in any case
+        assert (
+            error_of(kms.tag_resource, KeyId=key, Tags=[{"TagKey": reserved, "TagValue": "1"}])[0]
+            == "TagException"
+        )
     many = [{"TagKey": f"k{i}", "TagValue": "v"} for i in range(51)]
-    assert error_of(kms.tag_resource, KeyId=key, Tags=many)[0] == "LimitExceededException"
+    assert error_of(kms.tag_resource, KeyId=key, Tags=many) == ("TagException", "Too many tags")
+    assert error_of(kms.create_key, Tags=many) == ("TagException", "Too many tags")
+    forty_nine = [{"TagKey": f"k{i}", "TagValue": "v"} for i in range(49)]
+    kms.tag_resource(KeyId=key, Tags=forty_nine)  # 50 with "a"
+    assert error_of(kms.tag_resource, KeyId=key, Tags=[{"TagKey": "z", "TagValue": "v"}]) == (
+        "TagException",
+        "Too many tags",
+    )
 
 
 def test_key_identifiers(kms: Any) -> None:

@@ -10,6 +10,7 @@ from sealbox.server.errors import (
     InvalidAliasNameException,
     KMSInvalidStateException,
     NotFoundException,
+    ValidationException,
 )
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.table import Params, Result, operation
@@ -35,6 +36,8 @@ def _check_name(name: str) -> None:
 
 
 def _target(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
+    if key_param.startswith("alias/") or (key_param.startswith("arn:") and ":alias/" in key_param):
+        raise ValidationException("Aliases must refer to keys. Not aliases")
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry)  # the key policy must allow it on the key...
     if entry.record.key_state == "PendingDeletion":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sealbox.server.errors import KMSInvalidStateException, LimitExceededException, TagException
+from sealbox.server.errors import KMSInvalidStateException, TagException
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 
 MAX_TAGS = 50
+TOO_MANY_TAGS = "Too many tags"  # AWS's answer to a 51st tag
 
 
 def check_tags(tags: list[dict[str, Any]]) -> dict[str, str]:
@@ -18,13 +19,13 @@ def check_tags(tags: list[dict[str, Any]]) -> dict[str, str]:
         key, value = tag.get("TagKey"), tag.get("TagValue")
         if key is None or value is None:
             raise TagException("Each tag needs a TagKey and a TagValue.")
-        if key.startswith("aws:"):
+        if key.lower().startswith("aws:"):  # reserved in any case, as AWS checks it
             raise TagException(f"Tag keys beginning with 'aws:' are reserved: {key}")
         if key in result and result[key] != value:
             raise TagException(f"Duplicate tag key {key} with different values.")
         result[key] = value
     if len(result) > MAX_TAGS:
-        raise LimitExceededException(f"A key can have at most {MAX_TAGS} tags.")
+        raise TagException(TOO_MANY_TAGS)
     return result
 
 
@@ -43,7 +44,7 @@ def tag_resource(service: KmsService, caller: Caller, params: Params) -> Result:
     with service.store.write() as connection:
         existing = service.store.keys.tags(entry.record.key_id, connection)
         if len({**existing, **tags}) > MAX_TAGS:
-            raise LimitExceededException(f"A key can have at most {MAX_TAGS} tags.")
+            raise TagException(TOO_MANY_TAGS)
         service.store.keys.put_tags(entry.record.key_id, tags, connection)
     return {}
 
