@@ -179,7 +179,9 @@ def test_expiry_deletion_and_reimport(kms: Any, clock: ManualClock) -> None:
     )
 
     kms.delete_imported_key_material(KeyId=key)
-    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    described = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert described["KeyState"] == "PendingImport"
+    assert "ExpirationModel" not in described and "ValidTo" not in described
     assert error_of(kms.decrypt, CiphertextBlob=blob)[0] == "KMSInvalidStateException"
     code, message = error_of(kms.import_key_material, **_request(kms, key, os.urandom(32)))
     assert code == "IncorrectKeyMaterialException" and "previously imported" in message

@@ -80,7 +80,13 @@ def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> di
         metadata["PendingDeletionWindowInDays"] = record.pending_window
     if record.current_material_id is not None:
         metadata["CurrentKeyMaterialId"] = record.current_material_id
-    if current is not None and current.origin == "EXTERNAL" and current.expiration_model:
+    # as AWS: no ExpirationModel while the imported material is deleted or expired
+    if (
+        current is not None
+        and current.origin == "EXTERNAL"
+        and current.present
+        and (current.expiration_model)
+    ):
         metadata["ExpirationModel"] = current.expiration_model
         if current.valid_to is not None:
             metadata["ValidTo"] = current.valid_to
