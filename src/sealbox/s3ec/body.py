@@ -11,8 +11,9 @@ tampered object fails in ``get_object`` itself, with nothing released.
 from __future__ import annotations
 
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from sealbox.s3ec.content import ContentDecryptor
 
@@ -33,9 +34,37 @@ def decrypt_into(decryptor: ContentDecryptor, source: Any, sink: IO[bytes]) -> i
     return written + len(last)
 
 
-class VerifiedBody:
-    """A file-like plaintext body: ``read``, ``iter_chunks``, ``close``, context manager —
-    what callers use of botocore's StreamingBody."""
+class PlaintextBody(ABC):
+    """What callers use of botocore's StreamingBody — ``read``, ``iter_chunks``,
+    iteration, ``close``, context manager — over a subclass's ``read`` and ``close``."""
+
+    content_length: int
+
+    @abstractmethod
+    def read(self, amt: int | None = None) -> bytes: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        while chunk := self.read(chunk_size):
+            yield chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_chunks()
+
+    def readable(self) -> bool:
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VerifiedBody(PlaintextBody):
+    """The whole object's plaintext, authenticated before the body was made."""
 
     def __init__(self, spool: IO[bytes], length: int) -> None:
         self._spool = spool
@@ -55,25 +84,9 @@ class VerifiedBody:
     def read(self, amt: int | None = None) -> bytes:
         return self._spool.read(-1 if amt is None else amt)
 
-    def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        while chunk := self._spool.read(chunk_size):
-            yield chunk
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self.iter_chunks()
-
-    def readable(self) -> bool:
-        return True
-
     def close(self) -> None:
         self._spool.close()
 
     @property
     def closed(self) -> bool:
         return self._spool.closed
-
-    def __enter__(self) -> VerifiedBody:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

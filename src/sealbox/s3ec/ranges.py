@@ -10,13 +10,14 @@ cipher block before it as IV. Only the blocks the range touches are fetched.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from sealbox.errors import AuthenticationError, ErrorCode, MalformedMessageError, UsageError
+from sealbox.s3ec.body import PlaintextBody
 from sealbox.s3ec.content import content_key_and_iv
 from sealbox.s3ec.envelope import Envelope
 from sealbox.s3ec.suites import TAG_LENGTH, ContentCipher
@@ -98,8 +99,8 @@ def fetch_span(envelope: Envelope, first: int, last: int, stored_length: int) ->
     return start, end
 
 
-class RangeBody:
-    """The decrypted range as a streaming body (``read``, ``iter_chunks``, ``close``)."""
+class RangeBody(PlaintextBody):
+    """The decrypted range, streamed (and unauthenticated)."""
 
     def __init__(
         self,
@@ -139,28 +140,12 @@ class RangeBody:
         self._remaining -= len(data)
         return data
 
-    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        while chunk := self.read(chunk_size):
-            yield chunk
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self.iter_chunks()
-
-    def readable(self) -> bool:
-        return True
-
     def close(self) -> None:
         self._source.close()
 
     @property
     def closed(self) -> bool:
         return bool(getattr(self._source, "closed", False))
-
-    def __enter__(self) -> RangeBody:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def range_body(
