@@ -218,6 +218,11 @@ def _read_only_cases(call: Session) -> dict[str, dict[str, Any]]:
     mac = call(
         "GenerateMac", {"KeyId": mac_key_id, "Message": message, "MacAlgorithm": "HMAC_SHA_256"}
     )
+    signing = {"SigningAlgorithm": "ECDSA_SHA_256", "Message": message}
+    sign_key = {"KeyId": _created(call, "ECC_NIST_P256", "SIGN_VERIFY")}
+    signature = call("Sign", {**sign_key, **signing})["Signature"]
+    agreement_key = {"KeyId": _created(call, "ECC_NIST_P256", "KEY_AGREEMENT")}
+    peer = call("GetPublicKey", agreement_key)["PublicKey"]
     return {
         "DescribeKey": {"KeyId": key_id},
         "ListKeys": {},
@@ -242,7 +247,18 @@ def _read_only_cases(call: Session) -> dict[str, dict[str, Any]]:
             "MacAlgorithm": "HMAC_SHA_256",
             "Mac": mac["Mac"],
         },
+        "GetPublicKey": sign_key,
+        "Sign": {**sign_key, **signing},
+        "Verify": {**sign_key, **signing, "Signature": signature},
+        "DeriveSharedSecret": {**agreement_key, "KeyAgreementAlgorithm": "ECDH", "PublicKey": peer},
+        "GenerateDataKeyPair": {"KeyId": key_id, "KeyPairSpec": "ECC_NIST_P256"},
+        "GenerateDataKeyPairWithoutPlaintext": {"KeyId": key_id, "KeyPairSpec": "RSA_2048"},
     }
+
+
+def _created(call: Session, spec: str, usage: str) -> str:
+    key_id: str = call("CreateKey", {"KeySpec": spec, "KeyUsage": usage})["KeyMetadata"]["KeyId"]
+    return key_id
 
 
 @pytest.fixture(scope="module")

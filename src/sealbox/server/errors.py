@@ -141,6 +141,10 @@ class KMSInvalidMacException(ClientError):
     aws_type = "KMSInvalidMacException"
 
 
+class KMSInvalidSignatureException(ClientError):
+    aws_type = "KMSInvalidSignatureException"
+
+
 class KMSInvalidStateException(ClientError):
     aws_type = "KMSInvalidStateException"
 
@@ -155,6 +159,13 @@ class MalformedPolicyDocumentException(ClientError):
 
 class MissingAuthenticationTokenException(ClientError):
     aws_type = "MissingAuthenticationTokenException"
+
+
+class NotAuthorizedException(ClientError):
+    """Not in the KMS model, yet AWS's answer (HTTP 400, no message) to an alias name
+    under the reserved ``alias/aws/`` prefix in CreateAlias, UpdateAlias, DeleteAlias."""
+
+    aws_type = "NotAuthorizedException"
 
 
 class NotFoundException(ClientError):

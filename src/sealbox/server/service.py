@@ -41,7 +41,10 @@ from sealbox.server.rootkey.core import RootKey, UnwrapError, close_root_key
 from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
 from sealbox.server.store.repository import Store
 
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# a key id: a UUID, or a multi-Region key's mrk- and 32 hex digits
+KEY_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 NEVER = float("inf")
 PRINCIPAL_CACHE = 10_000  # entries (access keys in use in one worker)
 UNKNOWN_ID_CACHE = 1_024  # entries (ids recently found not to exist)
@@ -73,6 +76,7 @@ class KeyEntry:
     wrapped: dict[str, MaterialRecord]
     grants: list[Grant]
     materials: dict[str, bytes] = field(default_factory=dict)
+    private_keys: dict[str, Any] = field(default_factory=dict)  # key pairs, parsed once
     _policy: Policy | None = None
 
     @property
@@ -284,12 +288,12 @@ class KmsService:
         """A key named by key id, key ARN, or (if ``aliases``) alias name or alias ARN, in the
         request's region; a key ARN may name another account (its policy decides)."""
         account, region, key_id = caller.account, caller.region, None
-        if UUID.match(key_param):
+        if KEY_ID.match(key_param):
             key_id = key_param
         elif key_param.startswith("arn:"):
             confine_arn(caller.region, key_param)
             arn = parse_kms_arn(key_param)
-            if arn is not None and not arn.is_alias and UUID.match(arn.key_id):
+            if arn is not None and not arn.is_alias and KEY_ID.match(arn.key_id):
                 account, key_id = arn.account, arn.key_id
             elif arn is not None and arn.is_alias and aliases:
                 account = arn.account

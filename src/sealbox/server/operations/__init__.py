@@ -10,12 +10,15 @@ def load_all() -> dict[str, Operation]:
     from sealbox.server.operations import (  # noqa: F401
         aliases,
         crypto,
+        data_key_pairs,
         grants,
         imports,
+        key_agreement,
         keys,
         mac,
         policies,
         rotation,
+        signing,
         tags,
         unsupported,
     )

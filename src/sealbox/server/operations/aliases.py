@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sealbox.server.arn import alias_arn
 from sealbox.server.errors import (
     AlreadyExistsException,
-    InvalidAliasNameException,
     KMSInvalidStateException,
+    NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
@@ -17,22 +17,32 @@ from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
 from sealbox.server.store.records import AliasRecord
 
+PREFIX = "alias/"
 RESERVED = "alias/aws/"
+# AWS's own words (the model's pattern for AliasName is checked before a handler runs).
+MISSING_PREFIX = (
+    'Alias must start with the prefix "alias/". '
+    "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+)
 
 
 def _alias_arn(caller: Caller, name: str) -> str:
     return alias_arn(caller.region, caller.account, name)
 
 
-def _check_name(name: str) -> None:
-    if not name.startswith("alias/") or len(name) <= len("alias/"):
-        raise InvalidAliasNameException(
-            f'Alias must start with the prefix "alias/" and name a key: {name}'
-        )
+def _check_name(name: str, *, new: bool) -> None:
+    """AWS's answers for a name no customer alias can have. ``new``: the name is being
+    given to a key (CreateAlias, UpdateAlias), where AWS also refuses a ':' that the
+    model's pattern lets through."""
+    if not name.startswith(PREFIX):
+        raise ValidationException(MISSING_PREFIX)
+    if name == PREFIX:
+        raise ValidationException(f'Alias must have a name after the prefix "{PREFIX}".')
     if name.startswith(RESERVED):
-        raise InvalidAliasNameException(
-            f"Alias {name} cannot begin with the reserved prefix {RESERVED} (used by AWS managed keys)."
-        )
+        # AWS answers a reserved name with this (unmodelled) error and no message at all
+        raise NotAuthorizedException("")
+    if new and ":" in name:
+        raise ValidationException(f"{name} contains invalid characters for an alias")
 
 
 def _target(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
@@ -48,7 +58,7 @@ def _target(service: KmsService, caller: Caller, key_param: str, action: str) ->
 @operation("CreateAlias", mutating=True)
 def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
-    _check_name(name)
+    _check_name(name, new=True)
     service.authorize(
         caller, "CreateAlias", None, resource=_alias_arn(caller, name)
     )  # ...and IAM on the alias
@@ -75,7 +85,7 @@ def create_alias(service: KmsService, caller: Caller, params: Params) -> Result:
 @operation("UpdateAlias", mutating=True)
 def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
-    _check_name(name)
+    _check_name(name, new=True)
     service.authorize(caller, "UpdateAlias", None, resource=_alias_arn(caller, name))
     target = _target(service, caller, params["TargetKeyId"], "UpdateAlias")
     with service.store.write() as connection:
@@ -99,6 +109,7 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
 @operation("DeleteAlias", mutating=True)
 def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
     name = params["AliasName"]
+    _check_name(name, new=False)
     service.authorize(caller, "DeleteAlias", None, resource=_alias_arn(caller, name))
     alias = service.store.keys.get_alias(caller.account, caller.region, name)
     if alias is None:

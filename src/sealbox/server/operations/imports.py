@@ -222,6 +222,17 @@ def import_key_material(service: KmsService, caller: Caller, params: Params) -> 
                     "This key material was imported into the key before; "
                     "use ImportType EXISTING_KEY_MATERIAL."
                 )
+            # one material at a time waits for RotateKeyOnDemand (read in this transaction,
+            # so two concurrent imports cannot both get in)
+            if any(
+                m.pending_rotation and m.present
+                for m in service.store.keys.materials(record.key_id, connection)
+            ):
+                raise KMSInvalidStateException(
+                    f"{record.arn} already has imported key material pending rotation. "
+                    "Rotate the key with RotateKeyOnDemand, or delete that key material with "
+                    "DeleteImportedKeyMaterial, before importing new key material."
+                )
             first = record.current_material_id is None
             service.store.keys.insert_material(
                 MaterialRecord(

@@ -3,10 +3,14 @@ CancelKeyDeletion, UpdateKeyDescription."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sealbox.server import keypairs
 from sealbox.server.access.authorization import create_key_keys, request_alias_keys
 from sealbox.server.access.conditions import ContextValue
 from sealbox.server.access.policy_language import Policy
@@ -19,9 +23,10 @@ from sealbox.server.errors import (
 )
 from sealbox.server.key_specs import (
     ENCRYPT_DECRYPT,
-    NOT_YET,
+    NOT_SERVED,
     SPECS,
     SYMMETRIC_DEFAULT,
+    KeySpec,
     spec_of,
 )
 from sealbox.server.operations.paging import page_request, page_result
@@ -30,6 +35,7 @@ from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.operations.tags import check_tags
 from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
 from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
+from sealbox.server.workpool import prepared
 
 DAY = 86400.0
 DEFAULT_PENDING_WINDOW = 30
@@ -73,13 +79,13 @@ def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> di
         "KeySpec": record.key_spec,
         "MultiRegion": False,
     }
-    field, algorithms = spec_of(record.key_spec).algorithms
+    field, algorithms = spec_of(record.key_spec).algorithms(record.key_usage)
     metadata[field] = list(algorithms)
     if record.key_state == "PendingDeletion":
         metadata["DeletionDate"] = record.deletion_date
         metadata["PendingDeletionWindowInDays"] = record.pending_window
-    if record.current_material_id is not None:
-        metadata["CurrentKeyMaterialId"] = record.current_material_id
+    if record.current_material_id is not None and record.key_spec == SYMMETRIC_DEFAULT:
+        metadata["CurrentKeyMaterialId"] = record.current_material_id  # as AWS: symmetric only
     # as AWS: no ExpirationModel while the imported material is deleted or expired
     if (
         current is not None
@@ -99,29 +105,39 @@ def _unsupported(what: str) -> UnsupportedOperationException:
     )
 
 
-@operation("CreateKey", mutating=True)
-def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
+@dataclass(frozen=True)
+class _NewKey:
+    spec: KeySpec
+    usage: str
+    origin: str
+
+
+def _new_key(service: KmsService, caller: Caller, params: Params) -> _NewKey:
+    """CreateKey's checks, in AWS's order, before anything is made."""
     service.authorize(caller, "CreateKey", None, context=create_key_keys(params))
     if "KeySpec" in params and "CustomerMasterKeySpec" in params:
         raise ValidationException(
             "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
         )
-    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
+    name = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
     origin = params.get("Origin", "AWS_KMS")
-    if spec in NOT_YET:
-        raise _unsupported(f"KeySpec {spec} (asymmetric keys)")
-    if spec not in SPECS:
-        raise ValidationException(f"KeySpec {spec} is not a valid key spec.")
-    if "KeyUsage" not in params and spec != SYMMETRIC_DEFAULT:
+    if name in NOT_SERVED:  # AWS's answer for a spec a Region does not offer
+        raise UnsupportedOperationException(
+            f"KeySpec {name} is not supported in this Region{NOT_SERVED[name]}"
+        )
+    if name not in SPECS:
+        raise ValidationException(f"KeySpec {name} is not a valid key spec.")
+    spec = SPECS[name]
+    if "KeyUsage" not in params and name != SYMMETRIC_DEFAULT:
         raise ValidationException(
             "You must specify a KeyUsage value for all KMS keys except for symmetric "
             "encryption keys."
         )
     usage = params.get("KeyUsage", ENCRYPT_DECRYPT)
-    if usage not in SPECS[spec].usages:
-        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}.")
-    if origin == "EXTERNAL" and spec != SYMMETRIC_DEFAULT:
-        raise _unsupported(f"Importing key material for a {spec} key")
+    if usage not in spec.usages:
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {name}")
+    if origin == "EXTERNAL" and name != SYMMETRIC_DEFAULT:
+        raise _unsupported(f"Importing key material for a {name} key")
     if params.get("MultiRegion"):
         raise _unsupported("A multi-Region key")
     if (
@@ -130,6 +146,29 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         or origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
     ):
         raise _unsupported("A custom key store")
+    return _NewKey(spec, usage, origin)
+
+
+def _new_material(spec: KeySpec) -> bytes:
+    """Random bytes for symmetric and HMAC keys; a PKCS#8 private key for key pairs."""
+    return keypairs.generate(spec.name) if spec.asymmetric else os.urandom(spec.material_bytes)
+
+
+def _prepare_key_pair(
+    service: KmsService, caller: Caller, params: Params
+) -> Callable[[], tuple[str, bytes]] | None:
+    """An RSA key pair takes up to seconds of CPU: made in the work pool, once the request
+    has passed every check (a scratch copy of the caller: the handler records the key)."""
+    new = _new_key(service, dataclasses.replace(caller, keys=[]), params)
+    if not (new.spec.costly and new.origin == "AWS_KMS"):
+        return None
+    return lambda: (new.spec.name, _new_material(new.spec))
+
+
+@operation("CreateKey", mutating=True, prepare=_prepare_key_pair)
+def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
+    new = _new_key(service, caller, params)
+    spec, usage, origin = new.spec, new.usage, new.origin
     tags = check_tags(params.get("Tags", []))
     root = service.require_unsealed()
     now = service.clock.now()
@@ -143,8 +182,11 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
     material = None
     if origin == "AWS_KMS":
         material_id = os.urandom(32).hex()
+        generated = prepared()
+        if not (isinstance(generated, tuple) and generated[0] == spec.name):
+            generated = (spec.name, _new_material(spec))  # called directly, or not costly
         wrapped = root.wrap(
-            os.urandom(SPECS[spec].material_bytes),
+            generated[1],
             aad=material_aad(key_arn(caller.region, caller.account, key_id), material_id),
         )
         material = MaterialRecord(key_id, material_id, now, wrapped)
@@ -155,7 +197,7 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         created_at=now,
         description=params.get("Description", ""),
         key_usage=usage,
-        key_spec=spec,
+        key_spec=spec.name,
         origin=origin,
         key_state="Enabled" if material is not None else "PendingImport",
         deletion_date=None,

@@ -13,6 +13,7 @@ from sealbox.server.errors import (
 )
 from sealbox.server.key_specs import GENERATE_VERIFY_MAC, spec_of
 from sealbox.server.operations.grants import check_grant_tokens
+from sealbox.server.operations.pairs import incompatible_algorithm
 from sealbox.server.operations.table import Params, Result, operation, stop_if_dry_run
 from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
 
@@ -41,9 +42,7 @@ def _mac(
         )
     expected = spec_of(record.key_spec).mac_algorithm
     if algorithm != expected:
-        raise InvalidKeyUsageException(
-            f"{record.arn} does not support MAC algorithm {algorithm}; use {expected}."
-        )
+        raise incompatible_algorithm(algorithm, record.key_spec)
     material_id = record.current_material_id
     material = service.material(entry, material_id) if material_id else None
     if material is None:

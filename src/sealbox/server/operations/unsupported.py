@@ -8,17 +8,8 @@ from sealbox.server.service import Caller, KmsService
 
 NOT_IMPLEMENTED: dict[str, str] = {
     **dict.fromkeys(
-        (
-            "GenerateDataKeyPair",
-            "GenerateDataKeyPairWithoutPlaintext",
-            "GetPublicKey",
-            "Sign",
-            "Verify",
-            "DeriveSharedSecret",
-            "Encapsulate",
-            "Decapsulate",
-        ),
-        "asymmetric keys are not supported yet",
+        ("Encapsulate", "Decapsulate"),
+        "ML-KEM keys are not supported",
     ),
     **dict.fromkeys(("ReplicateKey", "UpdatePrimaryRegion"), "multi-Region keys are not supported"),
     **dict.fromkeys(
