@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sealbox.format.header import EncryptedDataKey
 from sealbox.format.suites import Algorithm
 from sealbox.keyrings.aws_kms import AwsKmsDiscoveryKeyring, AwsKmsKeyring
+from sealbox.keyrings.aws_kms_rsa import AwsKmsRsaKeyring
 from sealbox.keyrings.base import Keyring
 from sealbox.keyrings.multi import MultiKeyring
 from sealbox.keyrings.raw_aes import RawAESKeyring
@@ -33,6 +34,7 @@ def _keyrings() -> list[Keyring]:
         ),
         AwsKmsKeyring(generator_key_id=KEY_ARN),
         AwsKmsDiscoveryKeyring(),
+        AwsKmsRsaKeyring(key_id=KEY_ARN, encryption_algorithm="RSAES_OAEP_SHA_256"),
         MultiKeyring(generator=aes),
     ]
 
