@@ -1,19 +1,13 @@
 """What the asymmetric-key tests share: a server whose keys are made once per spec and usage
-(RSA-4096 costs a second), the public key as pyca and openssl see it, and the aws CLI."""
+(RSA-4096 costs a second), and the public key as pyca and openssl see it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-
-from tests.server.harness import REGION, Credentials, InProcessServer
-
-AWS = str(Path(sys.executable).with_name("aws"))
 
 
 class Keys:
@@ -45,26 +39,3 @@ class Keys:
 
 def openssl(*args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=60)
-
-
-def aws_cli(server: InProcessServer, credentials: Credentials) -> Any:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_ENDPOINT_URL_KMS": server.endpoint,
-        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-
-    def aws(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, "kms", *args, "--output", "json"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    return aws

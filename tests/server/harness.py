@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -315,3 +318,31 @@ class RawClient:
         except ValueError:
             document = raw
         return response.status, reply_headers, document
+
+
+AWS = str(Path(sys.executable).with_name("aws"))
+
+
+def aws_cli(server: InProcessServer, credentials: Credentials) -> Any:
+    """``aws kms …`` as a user runs it against ``server`` (JSON output; nothing read from the
+    user's own AWS configuration): call it with the arguments after ``kms``."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL_KMS": server.endpoint,
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+    def aws(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [AWS, "kms", *args, "--output", "json"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return aws

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.server.harness import DEV_ACCOUNT, REGION, InProcessServer, build_service, error_of
+from tests.server.harness import (
+    DEV_ACCOUNT,
+    REGION,
+    InProcessServer,
+    aws_cli,
+    build_service,
+    error_of,
+)
 from tests.server.test_import import external_key, import_material
 
-AWS = str(Path(sys.executable).with_name("aws"))
 MISSING_PREFIX = (
     'Alias must start with the prefix "alias/". '
     "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
@@ -155,25 +159,7 @@ def test_a_malformed_mrk_id_is_still_an_invalid_key_id(kms: Any) -> None:
 
 
 def test_the_aws_cli(server: InProcessServer, kms: Any, key: str) -> None:
-    credentials = server.credentials(DEV_ACCOUNT, "carol")
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_ENDPOINT_URL_KMS": server.endpoint,
-        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-
-    def aws(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, "kms", *args, "--output", "json"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    aws = aws_cli(server, server.credentials(DEV_ACCOUNT, "carol"))
 
     def refused(result: subprocess.CompletedProcess[str], operation: str, code: str) -> str:
         assert result.returncode != 0, result.stderr

@@ -4,6 +4,8 @@ checked against pyca and openssl with AWS's limits and answers."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from tests.server.asymmetric_support import Keys, openssl
-from tests.server.harness import DEV_ACCOUNT, InProcessServer, build_service, error_of
+from tests.server.harness import DEV_ACCOUNT, InProcessServer, aws_cli, build_service, error_of
 
 OAEP = {"RSAES_OAEP_SHA_1": hashes.SHA1, "RSAES_OAEP_SHA_256": hashes.SHA256}
 # AWS's plaintext limits (k - 2·hLen - 2)
@@ -202,7 +204,8 @@ _SYMMETRIC: dict[str, Any] = {}
 def _symmetric(kms: Any) -> dict[str, Any]:
     if "key" not in _SYMMETRIC:
         _SYMMETRIC["key"] = kms.create_key()["KeyMetadata"]
-    return _SYMMETRIC["key"]
+    made: dict[str, Any] = _SYMMETRIC["key"]
+    return made
 
 
 def test_data_key_pair_answers_as_aws(keys: Keys, kms: Any) -> None:
@@ -262,3 +265,41 @@ def test_derive_shared_secret_refusals(keys: Keys, kms: Any) -> None:
         "InvalidKeyUsageException",
         f"{signing['Arn']} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.",
     )
+
+
+def test_the_aws_cli(server: InProcessServer, keys: Keys, kms: Any, tmp_path: Path) -> None:
+    aws = aws_cli(server, server.credentials(DEV_ACCOUNT, "carol"))
+
+    def run(*args: str) -> dict[str, Any]:
+        done = aws(*args)
+        assert done.returncode == 0, done.stderr
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    rsa_key = keys("RSA_2048", "ENCRYPT_DECRYPT")["KeyId"]
+    (tmp_path / "plain").write_bytes(b"for the cli")
+    encrypted = run("encrypt", "--key-id", rsa_key, "--plaintext", f"fileb://{tmp_path / 'plain'}",
+                    "--encryption-algorithm", "RSAES_OAEP_SHA_256")  # fmt: skip
+    (tmp_path / "blob").write_bytes(base64.b64decode(encrypted["CiphertextBlob"]))
+    decrypted = run("decrypt", "--key-id", rsa_key, "--ciphertext-blob", f"fileb://{tmp_path / 'blob'}",
+                    "--encryption-algorithm", "RSAES_OAEP_SHA_256")  # fmt: skip
+    assert base64.b64decode(decrypted["Plaintext"]) == b"for the cli"
+    pair = run(
+        "generate-data-key-pair",
+        "--key-id",
+        _symmetric(kms)["KeyId"],
+        "--key-pair-spec",
+        "ECC_NIST_P384",
+    )
+    private = serialization.load_der_private_key(
+        base64.b64decode(pair["PrivateKeyPlaintext"]), None
+    )
+    assert isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name == "secp384r1"
+    agreement = keys("ECC_NIST_P384", "KEY_AGREEMENT")["KeyId"]
+    (tmp_path / "peer.der").write_bytes(base64.b64decode(pair["PublicKey"]))
+    derived = run("derive-shared-secret", "--key-id", agreement, "--key-agreement-algorithm", "ECDH",
+                  "--public-key", f"fileb://{tmp_path / 'peer.der'}")  # fmt: skip
+    expected = private.exchange(ec.ECDH(), keys.public("ECC_NIST_P384", "KEY_AGREEMENT"))
+    assert base64.b64decode(derived["SharedSecret"]) == expected
+    refused = aws("encrypt", "--key-id", rsa_key, "--plaintext", f"fileb://{tmp_path / 'plain'}")
+    assert refused.returncode != 0 and "InvalidKeyUsageException" in refused.stderr

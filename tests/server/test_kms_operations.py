@@ -390,7 +390,9 @@ def test_unsupported_operations_answer_clearly(kms: Any) -> None:
         kms.encapsulate, KeyId=new_key(kms)["KeyId"], EncapsulationAlgorithm="ML_KEM"
     )
     assert code == "UnsupportedOperationException" and "ML-KEM" in message
-    assert error_of(kms.create_key, MultiRegion=True)[0] == "UnsupportedOperationException"
+    assert error_of(kms.create_key, MultiRegion=True, Origin="EXTERNAL")[0] == (
+        "UnsupportedOperationException"
+    )
     assert error_of(kms.describe_custom_key_stores)[0] == "UnsupportedOperationException"
 
 

@@ -151,7 +151,16 @@ MUTATING_CASES: dict[str, Callable[[Session], dict[str, Any]]] = {
     },
     "RetireGrant": lambda c: {"GrantToken": _grant(c)[1]["GrantToken"]},
     "RevokeGrant": lambda c: _revoke(c),
+    "ReplicateKey": lambda c: {"KeyId": c.key(MultiRegion=True), "ReplicaRegion": "us-west-2"},
+    "UpdatePrimaryRegion": lambda c: {"KeyId": _replicated(c), "PrimaryRegion": "us-west-2"},
 }
+
+
+def _replicated(call: Session) -> str:
+    key_id = call.key(MultiRegion=True)
+    call("ReplicateKey", {"KeyId": key_id, "ReplicaRegion": "us-west-2"})
+    return key_id
+
 
 _aliases = iter(range(1_000_000))
 

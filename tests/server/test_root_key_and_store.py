@@ -200,7 +200,7 @@ def test_a_version_1_store_is_migrated_and_keeps_working(tmp_path: Path) -> None
     )
     prepare(config)
     service = open_service(config)
-    assert service.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert service.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
     assert [name for name, _ in service.store.identities.user_policies(DEV_ACCOUNT, "admin")] == [
         "SealboxAdministrator"
     ]

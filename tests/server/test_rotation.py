@@ -141,8 +141,11 @@ def test_on_demand_rotation_limit(kms: Any) -> None:
     arn = kms.create_key()["KeyMetadata"]["Arn"]
     for _ in range(lifecycle.ON_DEMAND_ROTATION_LIMIT):
         kms.rotate_key_on_demand(KeyId=arn)
-    code, message = error_of(kms.rotate_key_on_demand, KeyId=arn)
-    assert code == "LimitExceededException" and str(lifecycle.ON_DEMAND_ROTATION_LIMIT) in message
+    assert error_of(kms.rotate_key_on_demand, KeyId=arn) == (
+        "LimitExceededException",
+        "The on-demand rotations limit has been reached for the given keyId. "
+        f"No more on-demand rotations can be performed for this key: {arn}",
+    )
     assert len(all_rotations(kms, arn)) == lifecycle.ON_DEMAND_ROTATION_LIMIT
 
 

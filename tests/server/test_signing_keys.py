@@ -16,8 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa, padding, utils
 
-from tests.server.asymmetric_support import Keys, aws_cli, openssl
-from tests.server.harness import DEV_ACCOUNT, InProcessServer, build_service, error_of
+from tests.server.asymmetric_support import Keys, openssl
+from tests.server.harness import DEV_ACCOUNT, InProcessServer, aws_cli, build_service, error_of
 
 SIGNING = {
     **{
@@ -31,7 +31,11 @@ SIGNING = {
     ("ECC_NIST_P521", "ECDSA_SHA_512"): 512,
     ("ECC_SECG_P256K1", "ECDSA_SHA_256"): 256,
 }
-PYCA_HASH = {256: hashes.SHA256, 384: hashes.SHA384, 512: hashes.SHA512}
+PYCA_HASH: dict[int, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    256: hashes.SHA256,
+    384: hashes.SHA384,
+    512: hashes.SHA512,
+}
 MESSAGE = b"release 1.2.3 \x00\xff"
 
 

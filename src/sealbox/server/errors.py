@@ -10,7 +10,7 @@ class is also a :class:`sealbox.errors.SealboxError`)::
     │   ├── KMSInternalException          500: a fault inside the service, or sealed
     │   │   └── AuditFailure              500: the audit record could not be made durable
     │   ├── DependencyTimeoutException    503
-    │   ├── DryRunOperationException      412: the success answer to DryRun=true
+    │   ├── DryRunOperationException      400: the success answer to DryRun=true
     │   └── ClientError                   400: the caller can fix it
     │       ├── AccessDeniedException, NotFoundException, ValidationException, …
     │       │   (the KMS model's errors, one class each, below)
@@ -63,7 +63,7 @@ class DryRunOperationException(KmsError):
     """The success answer to a request with DryRun=true."""
 
     aws_type = "DryRunOperationException"
-    status = 412
+    status = 400  # as AWS answers it (the model gives no status)
 
 
 class ClientError(KmsError):

@@ -35,6 +35,8 @@ def apply_due(changes: Changes, root_key: RootKey, key_id: str) -> None:
             if record.deletion_date <= now:
                 store.keys.delete_key(key_id, connection)
                 changes.record_event(connection, "DeleteKey", record.arn)
+                if record.multi_region:
+                    _after_replica_deleted(store, record, now, connection)
             return
         _expire_materials(changes, record, now, connection)
         record = store.keys.get_key(key_id, connection) or record
@@ -50,6 +52,23 @@ def apply_due(changes: Changes, root_key: RootKey, key_id: str) -> None:
             changes.record_event(
                 connection, "RotateKey", record.arn, {"keyMaterialId": material_id}
             )
+
+
+def _after_replica_deleted(
+    store: Store, deleted: KeyRecord, now: float, connection: Connection
+) -> None:
+    """A primary waiting for its replicas' deletion starts its own waiting period once the
+    last of them is gone (as AWS: PendingReplicaDeletion, then PendingDeletion)."""
+    left = store.keys.copies(deleted.public_id, connection)
+    primary = [c for c in left if c.key_state == "PendingReplicaDeletion"]
+    if primary and len(left) == 1:
+        window = primary[0].pending_window or 30
+        store.keys.update_key(
+            primary[0].key_id,
+            connection,
+            key_state="PendingDeletion",
+            deletion_date=now + window * DAY,
+        )
 
 
 def _expire_materials(
@@ -80,15 +99,23 @@ def new_material(
     now: float,
     connection: Connection,
 ) -> str:
-    """A fresh random material becomes the key's current one; older ones keep decrypting."""
+    """A fresh random material becomes the key's current one; older ones keep decrypting.
+    A multi-Region key's copies all take it (each wrapped for its own ARN)."""
     material_id = os.urandom(32).hex()
-    wrapped = root_key.wrap(os.urandom(32), aad=material_aad(record.arn, material_id))
-    store.keys.insert_material(
-        MaterialRecord(record.key_id, material_id, now, wrapped, rotation_type=rotation_type),
-        connection,
-    )
-    store.keys.update_key(record.key_id, connection, current_material_id=material_id)
+    material = os.urandom(32)
+    for copy in copies_of(store, record, connection):
+        wrapped = root_key.wrap(material, aad=material_aad(copy.arn, material_id))
+        store.keys.insert_material(
+            MaterialRecord(copy.key_id, material_id, now, wrapped, rotation_type=rotation_type),
+            connection,
+        )
+        store.keys.update_key(copy.key_id, connection, current_material_id=material_id)
     return material_id
+
+
+def copies_of(store: Store, record: KeyRecord, connection: Connection) -> list[KeyRecord]:
+    """The key's rows: every region's copy of a multi-Region key, else the key itself."""
+    return store.keys.copies(record.public_id, connection) if record.multi_region else [record]
 
 
 def sweep(changes: Changes, root_key: RootKey) -> list[str]:

@@ -47,11 +47,15 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+QUOTED = 1024  # characters of a refused value an error message repeats
+
+
 def _shown(value: object, sensitive: bool) -> str:
     if sensitive:
         return ""
     text = value if isinstance(value, str) else repr(value)
-    return f"'{text[:256]}' "
+    # AWS quotes the whole value (a 257-character tag value in full); a bound all the same
+    return f"'{text[:QUOTED]}' "
 
 
 class _Compiler:

@@ -36,9 +36,10 @@ from sealbox.server.errors import (
     NotFoundException,
 )
 from sealbox.server.lru import LruCache
+from sealbox.server.managed_keys import create_managed_key, is_managed_alias
 from sealbox.server.regions import confine_arn
 from sealbox.server.rootkey.core import RootKey, UnwrapError, close_root_key
-from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
+from sealbox.server.store.records import KeyRecord, MaterialRecord, key_row_id, material_aad
 from sealbox.server.store.repository import Store
 
 # a key id: a UUID, or a multi-Region key's mrk- and 32 hex digits
@@ -297,35 +298,44 @@ class KmsService:
                 account, key_id = arn.account, arn.key_id
             elif arn is not None and arn.is_alias and aliases:
                 account = arn.account
-                key_id = self._alias_target(account, region, arn.resource, key_param)
+                key_id = self._alias_target(
+                    account, region, arn.resource, key_param, own=account == caller.account
+                )
             else:
                 raise InvalidArnException(f"{key_param} is not a valid ARN for this parameter.")
             if arn.partition != PARTITION:
                 raise InvalidArnException(f"{key_param} is not an ARN in partition '{PARTITION}'.")
         elif key_param.startswith("alias/") and aliases:
-            key_id = self._alias_target(account, region, key_param, key_param)
+            key_id = self._alias_target(account, region, key_param, key_param, own=True)
         else:
             raise NotFoundException(f"Invalid keyId '{key_param}'")
         entry = self.reach(caller, key_id)
         if entry is None or entry.record.account != account:
-            raise NotFoundException(f"Key '{key_arn(region, account, key_id)}' does not exist")
+            shown = key_id.partition("@")[0]
+            raise NotFoundException(f"Key '{key_arn(region, account, shown)}' does not exist")
         caller.keys.append(entry.record.arn)  # for the audit record, allowed or not
         return entry
 
     def reach(self, caller: Caller, key_id: str) -> KeyEntry | None:
         """The key ``key_id`` if it lives in the request's region (any account), else None:
         for ids a request carries indirectly (ciphertext blob, grant token, alias target)."""
-        entry = self.key(key_id)
+        entry = self.key(key_row_id(key_id, caller.region))
         if entry is None or entry.record.region != caller.region:
             return None
         return entry
 
-    def _alias_target(self, account: str, region: str, name: str, shown: str) -> str:
+    def _alias_target(self, account: str, region: str, name: str, shown: str, *, own: bool) -> str:
+        """The key id an alias names. A predefined alias/aws/ alias of the caller's own
+        account names its AWS managed key, made on first use as AWS does."""
         cache_key = (account, region, name)
         target = self._aliases.get(cache_key)
         if target is None:
             alias = self.store.keys.get_alias(account, region, name)
             target = "" if alias is None else alias.target_key_id
+            if not target and own and is_managed_alias(name):
+                root = self.require_unsealed()
+                now = self.clock.now()
+                target = create_managed_key(self.store, root, account, region, name, now)
             self._aliases.put(cache_key, target)
         if not target:
             arn = shown if shown.startswith("arn:") else alias_arn(region, account, name)
@@ -411,9 +421,11 @@ def require_usable(entry: KeyEntry) -> KeyRecord:
         return record
     if state == "Disabled":
         raise DisabledException(f"{record.arn} is disabled.")
-    what = {"PendingDeletion": "pending deletion", "PendingImport": "pending import"}.get(
-        state, state
-    )
+    what = {
+        "PendingDeletion": "pending deletion",
+        "PendingReplicaDeletion": "pending replica deletion",
+        "PendingImport": "pending import",
+    }.get(state, state)
     raise KMSInvalidStateException(f"{record.arn} is {what}.")
 
 

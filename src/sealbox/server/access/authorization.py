@@ -143,7 +143,11 @@ def _key_property_keys(
 
 def key_keys(record: KeyRecord) -> dict[str, ContextValue]:
     """Keys AWS sets from the KMS key an operation is authorized on."""
-    return _key_property_keys(record.key_spec, record.key_usage, record.origin, False)
+    keys = _key_property_keys(record.key_spec, record.key_usage, record.origin, record.multi_region)
+    if record.multi_region:
+        primary = record.primary_region == record.region
+        keys["kms:multiregionkeytype"] = "PRIMARY" if primary else "REPLICA"
+    return keys
 
 
 def request_alias_keys(key_param: str | None) -> dict[str, ContextValue]:

@@ -16,6 +16,7 @@ def load_all() -> dict[str, Operation]:
         key_agreement,
         keys,
         mac,
+        multi_region,
         policies,
         rotation,
         signing,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
 
 from sealbox.server.arn import alias_arn
@@ -12,6 +14,7 @@ from sealbox.server.errors import (
     NotFoundException,
     ValidationException,
 )
+from sealbox.server.managed_keys import ALIASES as MANAGED_ALIASES
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
@@ -19,6 +22,7 @@ from sealbox.server.store.records import AliasRecord
 
 PREFIX = "alias/"
 RESERVED = "alias/aws/"
+BEFORE_RESERVED = "alias/aws."  # sorts just before every alias/aws/ name (no alias has a '.')
 # AWS's own words (the model's pattern for AliasName is checked before a handler runs).
 MISSING_PREFIX = (
     'Alias must start with the prefix "alias/". '
@@ -50,7 +54,7 @@ def _target(service: KmsService, caller: Caller, key_param: str, action: str) ->
         raise ValidationException("Aliases must refer to keys. Not aliases")
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry)  # the key policy must allow it on the key...
-    if entry.record.key_state == "PendingDeletion":
+    if entry.record.key_state in ("PendingDeletion", "PendingReplicaDeletion"):
         raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
     return entry
 
@@ -130,18 +134,38 @@ def list_aliases(service: KmsService, caller: Caller, params: Params) -> Result:
     if "KeyId" in params:
         target = service.resolve(caller, params["KeyId"], aliases=False).record.key_id
     limit, after = page_request(params, 50)
-    rows = service.store.keys.list_aliases(caller.account, caller.region, target, after, limit + 1)
-    shown, more = page_result(rows, limit, lambda a: a.alias_name)
+    rows: list[AliasRecord | str] = [
+        *service.store.keys.list_aliases(caller.account, caller.region, target, after, limit + 1)
+    ]
+    if target is None:  # AWS's predefined aliases, listed before their keys exist
+        rows = sorted([*rows, *_unused_managed_aliases(service, caller, after)], key=_name)
+    shown, more = page_result(rows[: limit + 1], limit, _name)
+    return {"Aliases": [_listed(caller, row) for row in shown], **more}
+
+
+def _name(row: AliasRecord | str) -> str:
+    return row if isinstance(row, str) else row.alias_name
+
+
+def _unused_managed_aliases(service: KmsService, caller: Caller, after: str | None) -> list[str]:
+    """The predefined alias/aws/ names after ``after`` whose AWS managed key is not made yet."""
+    made = {
+        a.alias_name
+        for a in service.store.keys.list_aliases(
+            caller.account, caller.region, None, BEFORE_RESERVED, len(MANAGED_ALIASES)
+        )
+        if a.alias_name.startswith(RESERVED)
+    }
+    return [n for n in MANAGED_ALIASES if n not in made and (after is None or n > after)]
+
+
+def _listed(caller: Caller, row: AliasRecord | str) -> dict[str, Any]:
+    if isinstance(row, str):
+        return {"AliasName": row, "AliasArn": _alias_arn(caller, row)}
     return {
-        "Aliases": [
-            {
-                "AliasName": a.alias_name,
-                "AliasArn": a.arn,
-                "TargetKeyId": a.target_key_id,
-                "CreationDate": a.created_at,
-                "LastUpdatedDate": a.updated_at,
-            }
-            for a in shown
-        ],
-        **more,
+        "AliasName": row.alias_name,
+        "AliasArn": row.arn,
+        "TargetKeyId": row.target_key_id.partition("@")[0],  # a multi-Region copy's row id
+        "CreationDate": row.created_at,
+        "LastUpdatedDate": row.updated_at,
     }

@@ -90,7 +90,7 @@ def _seal(
     check_grant_tokens(params)
     material_id, material = encryption_key(service, caller, entry, key_param, action, context)
     stop_if_dry_run(params)
-    return material_id, seal(entry.record.key_id, material_id, material, plaintext, context)
+    return material_id, seal(entry.record.public_id, material_id, material, plaintext, context)
 
 
 def _open(
@@ -371,9 +371,6 @@ def generate_random(service: KmsService, caller: Caller, params: Params) -> Resu
     if params.get("CustomKeyStoreId"):
         raise UnsupportedOperationException("Custom key stores are not supported by Sealbox.")
     if "NumberOfBytes" not in params:
-        raise ValidationException(
-            "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: "
-            "Member must not be null"
-        )
+        raise ValidationException("NumberOfBytes is required.")  # AWS's words
     service.authorize(caller, "GenerateRandom", None)
     return {"Plaintext": os.urandom(params["NumberOfBytes"])}

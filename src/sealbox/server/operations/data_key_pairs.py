@@ -60,7 +60,7 @@ def _work(service: KmsService, caller: Caller, params: Params, action: str) -> C
         {"kms:datakeypairspec": spec},
     )
     stop_if_dry_run(params)
-    key_id, arn = entry.record.key_id, entry.record.arn
+    key_id, arn = entry.record.public_id, entry.record.arn
 
     def work() -> Result:
         private_der = keypairs.generate(spec)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +35,12 @@ from sealbox.server.operations.policies import check_lockout
 from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.operations.tags import check_tags
 from sealbox.server.service import Caller, KeyEntry, KmsService, new_key_id
-from sealbox.server.store.records import KeyRecord, MaterialRecord, material_aad
+from sealbox.server.store.records import KeyRecord, MaterialRecord, key_row_id, material_aad
 from sealbox.server.workpool import prepared
 
 DAY = 86400.0
 DEFAULT_PENDING_WINDOW = 30
+PENDING_DELETION = ("PendingDeletion", "PendingReplicaDeletion")
 
 
 def default_policy(account: str) -> str:
@@ -62,11 +64,16 @@ def default_policy(account: str) -> str:
     )
 
 
-def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> dict[str, Any]:
-    """KeyMetadata as AWS returns it; ``current`` (the current material) adds import details."""
+def key_metadata(
+    record: KeyRecord,
+    current: MaterialRecord | None = None,
+    copies: Sequence[KeyRecord] = (),
+) -> dict[str, Any]:
+    """KeyMetadata as AWS returns it; ``current`` (the current material) adds import details,
+    ``copies`` (every region's copy of a multi-Region key) its MultiRegionConfiguration."""
     metadata: dict[str, Any] = {
         "AWSAccountId": record.account,
-        "KeyId": record.key_id,
+        "KeyId": record.public_id,
         "Arn": record.arn,
         "CreationDate": record.created_at,
         "Enabled": record.key_state == "Enabled",
@@ -74,15 +81,18 @@ def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> di
         "KeyUsage": record.key_usage,
         "KeyState": record.key_state,
         "Origin": record.origin,
-        "KeyManager": "CUSTOMER",
+        "KeyManager": record.key_manager,
         "CustomerMasterKeySpec": record.key_spec,
         "KeySpec": record.key_spec,
-        "MultiRegion": False,
+        "MultiRegion": record.multi_region,
     }
+    if record.multi_region:
+        metadata["MultiRegionConfiguration"] = _multi_region_configuration(record, copies)
     field, algorithms = spec_of(record.key_spec).algorithms(record.key_usage)
     metadata[field] = list(algorithms)
     if record.key_state == "PendingDeletion":
         metadata["DeletionDate"] = record.deletion_date
+    if record.key_state in PENDING_DELETION:
         metadata["PendingDeletionWindowInDays"] = record.pending_window
     if record.current_material_id is not None and record.key_spec == SYMMETRIC_DEFAULT:
         metadata["CurrentKeyMaterialId"] = record.current_material_id  # as AWS: symmetric only
@@ -97,6 +107,19 @@ def key_metadata(record: KeyRecord, current: MaterialRecord | None = None) -> di
         if current.valid_to is not None:
             metadata["ValidTo"] = current.valid_to
     return metadata
+
+
+def _multi_region_configuration(record: KeyRecord, copies: Sequence[KeyRecord]) -> dict[str, Any]:
+    primary = record.primary_region or record.region
+    replicas = [c for c in copies if c.region != primary]
+    return {
+        "MultiRegionKeyType": "PRIMARY" if record.region == primary else "REPLICA",
+        "PrimaryKey": {
+            "Arn": key_arn(primary, record.account, record.public_id),
+            "Region": primary,
+        },
+        "ReplicaKeys": [{"Arn": c.arn, "Region": c.region} for c in replicas],
+    }
 
 
 def _unsupported(what: str) -> UnsupportedOperationException:
@@ -136,10 +159,8 @@ def _new_key(service: KmsService, caller: Caller, params: Params) -> _NewKey:
     usage = params.get("KeyUsage", ENCRYPT_DECRYPT)
     if usage not in spec.usages:
         raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {name}")
-    if origin == "EXTERNAL" and name != SYMMETRIC_DEFAULT:
-        raise _unsupported(f"Importing key material for a {name} key")
-    if params.get("MultiRegion"):
-        raise _unsupported("A multi-Region key")
+    if params.get("MultiRegion") and origin == "EXTERNAL":
+        raise _unsupported("A multi-Region key with imported key material")
     if (
         params.get("CustomKeyStoreId")
         or params.get("XksKeyId")
@@ -172,7 +193,8 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
     tags = check_tags(params.get("Tags", []))
     root = service.require_unsealed()
     now = service.clock.now()
-    key_id = new_key_id()
+    multi_region = bool(params.get("MultiRegion"))
+    key_id = f"mrk-{uuid.uuid4().hex}" if multi_region else new_key_id()
     policy = params.get("Policy") or default_policy(caller.account)
     parsed = Policy.parse(policy, key_policy=True)
     if "Policy" in params and not params.get("BypassPolicyLockoutSafetyCheck"):
@@ -189,9 +211,9 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
             generated[1],
             aad=material_aad(key_arn(caller.region, caller.account, key_id), material_id),
         )
-        material = MaterialRecord(key_id, material_id, now, wrapped)
+        material = MaterialRecord(key_row_id(key_id, caller.region), material_id, now, wrapped)
     record = KeyRecord(
-        key_id=key_id,
+        key_id=key_row_id(key_id, caller.region),
         account=caller.account,
         region=caller.region,
         created_at=now,
@@ -204,19 +226,22 @@ def create_key(service: KmsService, caller: Caller, params: Params) -> Result:
         pending_window=None,
         policy=policy,
         current_material_id=material.material_id if material is not None else None,
+        primary_region=caller.region if multi_region else None,
     )
     with service.store.write() as connection:
         service.store.keys.insert_key(record, material, tags, connection)
     caller.keys.append(record.arn)
-    return {"KeyMetadata": key_metadata(record)}
+    return {"KeyMetadata": key_metadata(record, copies=[record])}
 
 
 @operation("DescribeKey")
 def describe_key(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"])
     service.authorize(caller, "DescribeKey", entry, context=request_alias_keys(params["KeyId"]))
-    current = entry.wrapped.get(entry.record.current_material_id or "")
-    return {"KeyMetadata": key_metadata(entry.record, current)}
+    record = entry.record
+    current = entry.wrapped.get(record.current_material_id or "")
+    copies = service.store.keys.copies(record.public_id) if record.multi_region else ()
+    return {"KeyMetadata": key_metadata(record, current, copies)}
 
 
 @operation("ListKeys")
@@ -234,7 +259,7 @@ def list_keys(service: KmsService, caller: Caller, params: Params) -> Result:
         )
     ]
     shown, more = page_result(records, limit, lambda r: r.key_id)
-    return {"Keys": [{"KeyId": r.key_id, "KeyArn": r.arn} for r in shown], **more}
+    return {"Keys": [{"KeyId": r.public_id, "KeyArn": r.arn} for r in shown], **more}
 
 
 def transition(
@@ -254,9 +279,11 @@ def transition(
         if record is None:
             raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
         if record.key_state not in allowed:
-            state = {"PendingDeletion": "pending deletion", "PendingImport": "pending import"}.get(
-                record.key_state, record.key_state.lower()
-            )
+            state = {
+                "PendingDeletion": "pending deletion",
+                "PendingReplicaDeletion": "pending replica deletion",
+                "PendingImport": "pending import",
+            }.get(record.key_state, record.key_state.lower())
             raise KMSInvalidStateException(f"{record.arn} is {state}.")
         values = {k: (v(record) if callable(v) else v) for k, v in changes.items()}
         service.store.keys.update_key(record.key_id, connection, **values)
@@ -291,6 +318,11 @@ def disable_key(service: KmsService, caller: Caller, params: Params) -> Result:
 def schedule_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
     days = params.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW)
     when = service.clock.now() + days * DAY
+    # as AWS, a multi-Region primary with replicas waits for their deletion first, and its
+    # own waiting period starts when the last one is gone
+    peek = service.resolve(dataclasses.replace(caller, keys=[]), params["KeyId"], aliases=False)
+    waits = _has_replicas(service, peek.record)
+    state = "PendingReplicaDeletion" if waits else "PendingDeletion"
     record = transition(
         service,
         caller,
@@ -298,16 +330,20 @@ def schedule_key_deletion(service: KmsService, caller: Caller, params: Params) -
         "ScheduleKeyDeletion",
         ("Enabled", "Disabled", "PendingImport"),
         {"kms:schedulekeydeletionpendingwindowindays": str(days)},
-        key_state="PendingDeletion",
-        deletion_date=when,
+        key_state=state,
+        deletion_date=None if waits else when,
         pending_window=days,
     )
-    return {
-        "KeyId": record.arn,
-        "DeletionDate": when,
-        "KeyState": "PendingDeletion",
-        "PendingWindowInDays": days,
-    }
+    result: Result = {"KeyId": record.arn, "KeyState": state, "PendingWindowInDays": days}
+    if not waits:
+        result["DeletionDate"] = when
+    return result
+
+
+def _has_replicas(service: KmsService, record: KeyRecord) -> bool:
+    if not record.multi_region or record.primary_region != record.region:
+        return False
+    return len(service.store.keys.copies(record.public_id)) > 1
 
 
 def _state_after_cancel(record: KeyRecord) -> str:
@@ -318,14 +354,14 @@ def _state_after_cancel(record: KeyRecord) -> str:
 def cancel_key_deletion(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "CancelKeyDeletion", entry)
-    if entry.record.key_state != "PendingDeletion":
+    if entry.record.key_state not in PENDING_DELETION:
         raise KMSInvalidStateException(f"{entry.record.arn} is not pending deletion.")
     record = transition(
         service,
         caller,
         params["KeyId"],
         "CancelKeyDeletion",
-        ("PendingDeletion",),
+        PENDING_DELETION,
         key_state=_state_after_cancel,
         deletion_date=None,
         pending_window=None,

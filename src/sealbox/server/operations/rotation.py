@@ -21,7 +21,7 @@ from sealbox.server.lifecycle import DAY, ON_DEMAND_ROTATION_LIMIT, new_material
 from sealbox.server.operations.paging import page_request, page_result
 from sealbox.server.operations.table import Params, Result, operation
 from sealbox.server.service import Caller, KeyEntry, KmsService
-from sealbox.server.store.records import KeyRecord, MaterialRecord
+from sealbox.server.store.records import KeyRecord, MaterialRecord, key_row_id
 
 DEFAULT_PERIOD_DAYS = 365
 
@@ -36,11 +36,17 @@ def _rotatable(
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry, context=condition_keys)
     _refuse_unrotatable(entry)
+    record = entry.record
+    if record.multi_region and record.primary_region != record.region:
+        raise UnsupportedOperationException(
+            f"{record.arn} is a replica key: a multi-Region key rotates from its primary key "
+            f"in {record.primary_region}."
+        )
     state = entry.record.key_state
     if state == "Disabled":
         raise DisabledException(f"{entry.record.arn} is disabled.")
-    if state in ("PendingDeletion", "PendingImport"):
-        what = "pending deletion" if state == "PendingDeletion" else "pending import"
+    if state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport"):
+        what = "pending import" if state == "PendingImport" else "pending deletion"
         raise KMSInvalidStateException(f"{entry.record.arn} is {what}.")
     return entry
 
@@ -51,6 +57,14 @@ def _refuse_unrotatable(entry: KeyEntry) -> None:
             f"{entry.record.arn} has key spec {entry.record.key_spec}: only symmetric "
             "encryption keys rotate."
         )
+
+
+def _rotation_owner(service: KmsService, record: KeyRecord) -> KeyRecord:
+    """The row that holds the key's rotation settings: a multi-Region replica's primary."""
+    if not record.multi_region or record.primary_region in (None, record.region):
+        return record
+    primary = service.store.keys.get_key(key_row_id(record.public_id, record.primary_region))
+    return primary or record
 
 
 def _last_rotation(service: KmsService, record: KeyRecord) -> float:
@@ -94,8 +108,11 @@ def disable_key_rotation(service: KmsService, caller: Caller, params: Params) ->
 def get_key_rotation_status(service: KmsService, caller: Caller, params: Params) -> Result:
     entry = service.resolve(caller, params["KeyId"], aliases=False)
     service.authorize(caller, "GetKeyRotationStatus", entry)
-    record = entry.record
-    result: dict[str, Any] = {"KeyRotationEnabled": record.rotation_enabled, "KeyId": record.arn}
+    record = _rotation_owner(service, entry.record)
+    result: dict[str, Any] = {
+        "KeyRotationEnabled": record.rotation_enabled,
+        "KeyId": entry.record.arn,
+    }
     if record.rotation_enabled:
         result["RotationPeriodInDays"] = record.rotation_period
         result["NextRotationDate"] = record.next_rotation
@@ -111,8 +128,9 @@ def rotate_key_on_demand(service: KmsService, caller: Caller, params: Params) ->
         if record is None:
             raise NotFoundException(f"Key '{entry.record.arn}' does not exist")
         if record.on_demand_rotations >= ON_DEMAND_ROTATION_LIMIT:
-            raise LimitExceededException(
-                f"{record.arn} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand rotations."
+            raise LimitExceededException(  # AWS's words
+                "The on-demand rotations limit has been reached for the given keyId. "
+                f"No more on-demand rotations can be performed for this key: {record.arn}"
             )
         now = service.clock.now()
         if record.origin == "AWS_KMS":

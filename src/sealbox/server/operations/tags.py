@@ -20,9 +20,9 @@ def check_tags(tags: list[dict[str, Any]]) -> dict[str, str]:
         if key is None or value is None:
             raise TagException("Each tag needs a TagKey and a TagValue.")
         if key.lower().startswith("aws:"):  # reserved in any case, as AWS checks it
-            raise TagException(f"Tag keys beginning with 'aws:' are reserved: {key}")
+            raise TagException("Tags beginning with aws: are reserved")  # AWS's words
         if key in result and result[key] != value:
-            raise TagException(f"Duplicate tag key {key} with different values.")
+            raise TagException("Duplicate tag keys")  # AWS's words
         result[key] = value
     if len(result) > MAX_TAGS:
         raise TagException(TOO_MANY_TAGS)
@@ -32,7 +32,7 @@ def check_tags(tags: list[dict[str, Any]]) -> dict[str, str]:
 def _taggable(service: KmsService, caller: Caller, key_param: str, action: str) -> KeyEntry:
     entry = service.resolve(caller, key_param, aliases=False)
     service.authorize(caller, action, entry)
-    if entry.record.key_state == "PendingDeletion":
+    if entry.record.key_state in ("PendingDeletion", "PendingReplicaDeletion"):
         raise KMSInvalidStateException(f"{entry.record.arn} is pending deletion.")
     return entry
 

@@ -11,7 +11,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
         ("Encapsulate", "Decapsulate"),
         "ML-KEM keys are not supported",
     ),
-    **dict.fromkeys(("ReplicateKey", "UpdatePrimaryRegion"), "multi-Region keys are not supported"),
     **dict.fromkeys(
         (
             "CreateCustomKeyStore",

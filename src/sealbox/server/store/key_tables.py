@@ -59,6 +59,14 @@ class KeyTables:
             rows = reader.execute(query.order_by(table.c.key_id).limit(limit))
             return [as_record(KeyRecord, row) for row in rows]
 
+    def copies(self, public_id: str, connection: Connection | None = None) -> list[KeyRecord]:
+        """Every region's copy of the multi-Region key ``public_id`` (mrk-…), by region."""
+        table = schema.kms_keys
+        query = select(table).where(table.c.key_id.startswith(public_id + "@", autoescape=True))
+        with self._store.reading(connection) as reader:
+            rows = reader.execute(query.order_by(table.c.region))
+            return [as_record(KeyRecord, row) for row in rows]
+
     def update_key(self, key_id: str, connection: Connection, **values: Any) -> None:
         connection.execute(
             update(schema.kms_keys).where(schema.kms_keys.c.key_id == key_id).values(**values)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, inspect, select
 from sealbox.server.store import schema
 from sealbox.server.store.engine import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ADMIN_POLICY_NAME = "SealboxAdministrator"
 ADMIN_POLICY = json.dumps(
@@ -74,8 +74,33 @@ def _to_v2(connection: Connection) -> None:
         )
 
 
+def _to_v3(connection: Connection) -> None:
+    """Who manages a key (CUSTOMER, or AWS for the keys behind the alias/aws/ aliases) and
+    multi-Region keys: a primary region, and row ids long enough for "mrk-…@region"
+    (PostgreSQL enforces a VARCHAR's length; SQLite does not)."""
+    connection.exec_driver_sql(
+        "ALTER TABLE kms_keys ADD COLUMN key_manager VARCHAR(16) NOT NULL DEFAULT 'CUSTOMER'"
+    )
+    connection.exec_driver_sql("ALTER TABLE kms_keys ADD COLUMN primary_region VARCHAR(32)")
+    if connection.dialect.name == "postgresql":
+        for table, column in _KEY_ID_COLUMNS:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR({schema.KEY_ID_LENGTH})"
+            )
+
+
+_KEY_ID_COLUMNS = (
+    ("kms_keys", "key_id"),
+    ("key_materials", "key_id"),
+    ("aliases", "target_key_id"),
+    ("tags", "key_id"),
+    ("grants", "key_id"),
+    ("import_tokens", "key_id"),
+)
+
+
 # UPGRADES[n] takes a store from version n to version n + 1.
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _to_v2}
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _to_v2, 2: _to_v3}
 
 
 def _version(connection: Connection) -> int | None:

@@ -22,6 +22,14 @@ class AccessKeyRecord:
         return user_arn(self.account, self.user_name)
 
 
+def key_row_id(key_id: str, region: str) -> str:
+    """The row of the key a client names ``key_id`` in ``region``: the id itself, or the
+    region's copy of a multi-Region key (a row id, e.g. an alias's target, is kept)."""
+    if key_id.startswith("mrk-") and "@" not in key_id:
+        return f"{key_id}@{region}"
+    return key_id
+
+
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
     key_id: str
@@ -41,10 +49,22 @@ class KeyRecord:
     rotation_period: int | None = None
     next_rotation: float | None = None
     on_demand_rotations: int = 0
+    key_manager: str = "CUSTOMER"  # or AWS: the key behind an alias/aws/ alias
+    primary_region: str | None = None  # a multi-Region key's primary region
+
+    @property
+    def public_id(self) -> str:
+        """The KeyId clients see: ``key_id`` is the row's id, which for each copy of a
+        multi-Region key is ``mrk-…@region`` (one id, a copy per region)."""
+        return self.key_id.partition("@")[0]
+
+    @property
+    def multi_region(self) -> bool:
+        return self.key_id.startswith("mrk-")
 
     @property
     def arn(self) -> str:
-        return key_arn(self.region, self.account, self.key_id)
+        return key_arn(self.region, self.account, self.public_id)
 
 
 @dataclass(frozen=True, slots=True)

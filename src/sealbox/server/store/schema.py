@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+# a key's row id: its UUID, or for each copy of a multi-Region key "mrk-<32 hex>@<region>"
+KEY_ID_LENGTH = 64
 
 meta = Table(
     "meta",
@@ -42,7 +44,7 @@ access_keys = Table(
 kms_keys = Table(
     "kms_keys",
     metadata,
-    Column("key_id", String(36), primary_key=True),
+    Column("key_id", String(KEY_ID_LENGTH), primary_key=True),
     Column("account", String(12), nullable=False),
     Column("region", String(32), nullable=False),
     Column("created_at", Float, nullable=False),
@@ -60,6 +62,9 @@ kms_keys = Table(
     Column("rotation_period", Integer),
     Column("next_rotation", Float),
     Column("on_demand_rotations", Integer, nullable=False, server_default="0"),
+    # schema version 3: AWS managed keys (alias/aws/...) and multi-Region keys
+    Column("key_manager", String(16), nullable=False, server_default="CUSTOMER"),
+    Column("primary_region", String(32)),  # a multi-Region key's primary; NULL otherwise
     Index("kms_keys_by_owner", "account", "region", "key_id"),
     Index("kms_keys_by_next_rotation", "next_rotation"),
 )
@@ -68,7 +73,10 @@ key_materials = Table(
     "key_materials",
     metadata,
     Column(
-        "key_id", String(36), ForeignKey("kms_keys.key_id", ondelete="CASCADE"), primary_key=True
+        "key_id",
+        String(KEY_ID_LENGTH),
+        ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        primary_key=True,
     ),
     Column("material_id", String(64), primary_key=True),
     Column("created_at", Float, nullable=False),
@@ -94,7 +102,7 @@ aliases = Table(
     Column("alias_name", String(256), primary_key=True),
     Column(
         "target_key_id",
-        String(36),
+        String(KEY_ID_LENGTH),
         ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -107,7 +115,10 @@ tags = Table(
     "tags",
     metadata,
     Column(
-        "key_id", String(36), ForeignKey("kms_keys.key_id", ondelete="CASCADE"), primary_key=True
+        "key_id",
+        String(KEY_ID_LENGTH),
+        ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        primary_key=True,
     ),
     Column("tag_key", String(128), primary_key=True),
     Column("tag_value", String(256), nullable=False),
@@ -120,7 +131,12 @@ grants = Table(
     "grants",
     metadata,
     Column("grant_id", String(64), primary_key=True),
-    Column("key_id", String(36), ForeignKey("kms_keys.key_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "key_id",
+        String(KEY_ID_LENGTH),
+        ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("name", String(256), nullable=False),
     Column("grantee", String(512), nullable=False),
     Column("retiring", String(512)),
@@ -148,7 +164,12 @@ import_tokens = Table(
     "import_tokens",
     metadata,
     Column("token", String(64), primary_key=True),
-    Column("key_id", String(36), ForeignKey("kms_keys.key_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "key_id",
+        String(KEY_ID_LENGTH),
+        ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("algorithm", String(32), nullable=False),
     # the wrapping key pair's private key (DER), wrapped under the root key
     Column("wrapped_private_key", LargeBinary, nullable=False),
