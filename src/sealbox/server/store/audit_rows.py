@@ -128,10 +128,17 @@ class AuditRows:
                 yield row
 
 
+# PostgreSQL takes at most 65,535 parameters in one statement
+ROWS_PER_STATEMENT = 65_535 // len(schema.audit_log.columns)
+
+
 class AuditAppender:
-    """Appends batches of audit rows on a database connection of its own: one prepared
-    INSERT and one commit per batch, without the per-statement overhead of SQLAlchemy
-    on the busiest write path. Use it from one thread."""
+    """Appends batches of audit rows on a database connection of its own, without the
+    per-statement overhead of SQLAlchemy on the busiest write path. Use it from one thread.
+
+    SQLite: one prepared INSERT per row and one commit per batch, under the writer lock.
+    PostgreSQL: one multi-row INSERT in autocommit per batch, which is atomic and durable
+    by itself, so a batch costs one round trip to the server (not BEGIN, INSERT, COMMIT)."""
 
     def __init__(self, engine: Engine, write_lock: WriteLock | NoLock) -> None:
         self._engine = engine
@@ -139,7 +146,8 @@ class AuditAppender:
         compiled = schema.audit_log.insert().compile(dialect=engine.dialect)
         self._sql = str(compiled)
         self._order: list[str] | None = compiled.positiontup
-        self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+        self._postgres = engine.dialect.name == "postgresql"
+        self._columns = [column.name for column in schema.audit_log.columns]
         self._raw: Any = None
 
     def append(self, rows: list[dict[str, Any]]) -> None:
@@ -149,7 +157,7 @@ class AuditAppender:
         the batch is tried once more on a fresh one. Were the first commit to have landed
         after all, the retry would collide on the rows' (chain, seq) keys and fail, so a
         record is never written twice."""
-        order = self._order
+        order = self._columns if self._postgres else self._order
         values = [tuple(row[c] for c in order) for row in rows] if order else rows
         reused = self._raw is not None
         try:
@@ -159,16 +167,39 @@ class AuditAppender:
                 raise
             self._commit(values)
 
+    def _connect(self) -> Any:
+        raw = self._engine.raw_connection()
+        if self._postgres:
+            raw.detach()  # ours alone: it never goes back to the pool in autocommit mode
+            driver: Any = raw.dbapi_connection
+            driver.autocommit = True
+        return raw
+
+    def _multi_row_insert(self, rows: int) -> str:
+        one = "(" + ", ".join(["%s"] * len(self._columns)) + ")"
+        columns = ", ".join(self._columns)
+        # names from our schema; every value is a bound parameter
+        return f"INSERT INTO audit_log ({columns}) VALUES " + ", ".join([one] * rows)  # noqa: S608
+
     def _commit(self, values: list[Any]) -> None:
         if self._raw is None:
-            self._raw = self._engine.raw_connection()
+            self._raw = self._connect()
         with self._write_lock.held():
             cursor = self._raw.cursor()
             try:
-                if self._begin is not None:
-                    cursor.execute(self._begin)
-                cursor.executemany(self._sql, values)
-                self._raw.commit()
+                if not self._postgres:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    cursor.executemany(self._sql, values)
+                    self._raw.commit()
+                elif len(values) <= ROWS_PER_STATEMENT:
+                    flat = [value for row in values for value in row]
+                    cursor.execute(self._multi_row_insert(len(values)), flat)
+                else:  # beyond one statement's parameters: one transaction of several
+                    with self._raw.dbapi_connection.transaction():
+                        for start in range(0, len(values), ROWS_PER_STATEMENT):
+                            chunk = values[start : start + ROWS_PER_STATEMENT]
+                            flat = [value for row in chunk for value in row]
+                            cursor.execute(self._multi_row_insert(len(chunk)), flat)
             except BaseException:
                 self.close()  # rolls back; the next batch starts on a fresh connection
                 raise
@@ -179,7 +210,7 @@ class AuditAppender:
     def close(self) -> None:
         if self._raw is not None:
             with contextlib.suppress(Exception):
-                self._raw.rollback()
+                self._raw.rollback()  # a no-op in autocommit
             with contextlib.suppress(Exception):
                 self._raw.close()
             self._raw = None
