@@ -3,9 +3,9 @@ against a live Sealbox KMS: strict and discovery providers, keys in two regions 
 accounts, discovery filters, botocore sessions, custom clients, grant tokens, the
 MRK-aware providers, and messages exchanged both ways with the reference package.
 
-Sealbox's KMS has no multi-Region keys (CreateKey refuses ``MultiRegion``), so the
-MRK-aware providers run here with single-Region keys; their multi-Region rules (related
-keys, the discovery region) are checked offline, side by side with the reference.
+The MRK-aware providers run here with single-Region keys and with a multi-Region key and
+its replica; their other multi-Region rules (related keys, the discovery region) are
+checked offline, side by side with the reference.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from tests.server.harness import (
     REGION,
     Credentials,
     InProcessServer,
-    error_of,
     kms_client,
 )
 
@@ -372,10 +371,28 @@ def test_grant_tokens_are_sent_with_every_request(
     assert client.decrypt(source=message, key_provider=tokenless)[0] == b"granted"
 
 
-def test_sealbox_kms_has_no_multi_region_keys(kms: Any) -> None:
-    """Why the MRK-aware providers are tested with single-Region keys here."""
-    code, _ = error_of(kms.create_key, MultiRegion=True)
-    assert code == "UnsupportedOperationException"
+@pytest.mark.usefixtures("aws_environment")
+def test_mrk_aware_providers_with_a_multi_region_key(
+    server: InProcessServer, alice: Credentials
+) -> None:
+    """A message wrapped under a multi-Region key in one region opens with its replica in
+    another: one Decrypt, in the replica's region (ours and the reference alike)."""
+    key_id = kms_client(server.endpoint, alice).create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms_client(server.endpoint, alice).replicate_key(KeyId=key_id, ReplicaRegion=WEST)
+    east = f"arn:aws:kms:{REGION}:{DEV_ACCOUNT}:key/{key_id}"
+    west = f"arn:aws:kms:{WEST}:{DEV_ACCOUNT}:key/{key_id}"
+    message, _ = client.encrypt(
+        source=b"one key, two regions",
+        key_provider=our_kms.MRKAwareStrictAwsKmsMasterKeyProvider(key_ids=[east]),
+    )
+    west_only = our_kms.MRKAwareStrictAwsKmsMasterKeyProvider(key_ids=[west])
+    assert client.decrypt(source=message, key_provider=west_only)[0] == b"one key, two regions"
+    assert decrypt_calls(server) == [west]
+    theirs = ref_kms.MRKAwareStrictAwsKmsMasterKeyProvider(key_ids=[west])
+    assert ref.EncryptionSDKClient().decrypt(source=message, key_provider=theirs)[0] == (
+        b"one key, two regions"
+    )
+    assert decrypt_calls(server) == [west, west]
 
 
 @pytest.mark.usefixtures("aws_environment")
