@@ -28,6 +28,7 @@ from sealbox.crypto.aead import GCM, frame_auth_failed
 from sealbox.crypto.hashing import HASH_BATCH, BackgroundHasher
 from sealbox.crypto.signing import verify_digest
 from sealbox.errors import (
+    AuthenticationError,
     ErrorCode,
     MalformedMessageError,
     MessageError,
@@ -302,7 +303,12 @@ class MessageDecryptor:
                 if hasher is not None and position - batch_start >= HASH_BATCH:
                     hasher.update(data[batch_start:position])
                     batch_start = position
-        except InvalidTag:
+        except (InvalidTag, AuthenticationError) as error:
+            # decrypt_into wrote the failed frame's plaintext before checking its tag:
+            # leave none of it in the caller's buffer.
+            out[produced : produced + frame] = bytes(frame)
+            if isinstance(error, AuthenticationError):
+                raise
             raise frame_auth_failed() from None
         finally:
             # Only frames whose tags verified count as consumed and released.
@@ -388,6 +394,16 @@ class MessageDecryptor:
         verify_digest(self.materials.verification_key, curve, self._hasher.digest(), signature)
         self._in = start + 2 + length
         self._stage = _Stage.DONE
+
+    @property
+    def hash_token(self) -> int:
+        """A token for :meth:`wait_hashed`: covers the input bytes consumed so far."""
+        return 0 if self._hasher is None else self._hasher.token
+
+    def wait_hashed(self, token: int) -> None:
+        """Return once the input consumed up to ``token`` is hashed: its buffer may change."""
+        if self._hasher is not None:
+            self._hasher.wait(token)
 
     def close(self) -> None:
         """Release the hashing thread (after an error or when abandoned)."""

@@ -1,8 +1,12 @@
 """File-like streams that encrypt or decrypt in O(frame) memory.
 
 ``StreamEncryptor`` and ``StreamDecryptor`` read their source in large,
-frame-aligned chunks and hand out ciphertext or plaintext through ``read()``
-and iteration. After any error every further read raises the same error.
+frame-aligned chunks and hand out ciphertext or plaintext through ``read()``,
+``readinto()`` and iteration. After any error every further read raises the
+same error. ``readinto()`` into a large buffer writes the output in place, and
+a file source is read into buffers the stream reuses, so that copying a stream
+between files allocates nothing per chunk (fresh memory costs a page fault
+per 4 KiB, more than the crypto).
 A decrypting stream holds at most ``max_header_size`` bytes of header and one
 frame (or non-framed body) of at most ``max_body_length`` bytes, whatever the
 message declares: larger declarations fail before their bytes are read.
@@ -16,17 +20,18 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 
 from sealbox._buffers import OutputBuffer
-from sealbox._source import Source, open_reader
+from sealbox._source import Chunker, Fill, Source, filler, open_reader
 from sealbox.cmm import CryptoMaterialsManager
 from sealbox.decryptor import MessageDecryptor
 from sealbox.encryptor import DEFAULT_FRAME_LENGTH, MessageEncryptor
 from sealbox.errors import ErrorCode, UsageError
-from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH
+from sealbox.format.body import DEFAULT_MAX_BODY_LENGTH, REGULAR_FRAME_OVERHEAD
 from sealbox.format.header import DEFAULT_MAX_HEADER_SIZE, MessageHeader
 from sealbox.format.suites import Algorithm, CommitmentPolicy
 
 CHUNK_SIZE = 1 << 20  # plaintext per encryption step, rounded to whole frames
 MAX_READ = 1 << 24  # one read() call never asks for more (a file object allocates it up front)
+DIRECT_CHUNK = 8 << 20  # plaintext per step of readinto() into a large buffer, at most
 
 
 class _MessageStream(io.IOBase):
@@ -39,6 +44,7 @@ class _MessageStream(io.IOBase):
         self._available = 0  # ready bytes not yet handed out
         self._finished = False
         self._error: BaseException | None = None
+        self._wait = True  # readinto() returns only once its buffer is hashed
 
     # subclasses produce at least one chunk, or set _finished
     def _produce(self) -> None:
@@ -67,11 +73,19 @@ class _MessageStream(io.IOBase):
             if not self._available:
                 raise
 
-    def _produce_once(self) -> None:
+    # subclasses write one step's output into ``out`` and return its length, or
+    # return -1 (having done nothing) when ``out`` has no room for the step
+    def _produce_into(self, out: memoryview) -> int:
+        raise NotImplementedError
+
+    def _produce_once(self, out: memoryview | None = None) -> int:
         if self._error is not None:
             raise self._error
         try:
-            self._produce()
+            if out is None:
+                self._produce()
+                return 0
+            return self._produce_into(out)
         except BaseException as error:
             self._error = error
             self._release()
@@ -97,6 +111,59 @@ class _MessageStream(io.IOBase):
         size = -1 if size is None else size
         self._run(size)
         return self._take(self._available if size < 0 else min(size, self._available))
+
+    def readinto(self, buffer: bytearray | memoryview, /, *, wait: bool = True) -> int:
+        """Fill ``buffer`` with the next bytes (fewer only at the end); return how many.
+
+        Output goes straight into ``buffer`` when a whole step fits (a buffer of a
+        few MiB); with the same buffer reused this copies and allocates nothing.
+
+        A signed message is hashed for its signature as it is written. With
+        ``wait=False`` that hashing may still be reading ``buffer`` (on another
+        thread) when this returns, so that it overlaps with filling the next
+        buffer: ``buffer`` must then not change until ``wait_hashed(hash_token)``
+        has returned (writing it out meanwhile is fine)."""
+        if self.closed:
+            raise UsageError("read from a closed stream", code=ErrorCode.STREAM_STATE)
+        self._wait = wait
+        view = memoryview(buffer).cast("B")
+        written = 0
+        try:
+            while written < len(view) and (self._available or not self._finished):
+                if self._available:
+                    written += self._copy_ready(view[written:])
+                    continue
+                count = self._produce_once(view[written:])
+                if count >= 0:
+                    written += count
+                elif written:
+                    break  # no room for a whole step: hand out what is there
+                else:
+                    self._produce_once()  # into a chunk of its own, copied out above
+        except Exception:
+            if not written:
+                raise
+        return written
+
+    @property
+    def hash_token(self) -> int:
+        """A token for :meth:`wait_hashed` covering all the output so far."""
+        return 0
+
+    def wait_hashed(self, token: int) -> None:
+        """Return once the output up to ``token`` is hashed; safe from another thread."""
+
+    def _copy_ready(self, out: memoryview) -> int:
+        chunk, head = self._ready[0], self._head
+        count = min(len(out), len(chunk) - head)
+        out[:count] = memoryview(chunk)[head : head + count]
+        self._available -= count
+        if head + count == len(chunk):
+            self._ready.popleft()
+            self._head = 0
+        else:
+            self._head = head + count
+        return count
 
     def _take(self, size: int) -> bytes:
         """The next ``size`` ready bytes, copied at most once.
@@ -170,7 +237,7 @@ class StreamEncryptor(_MessageStream):
             max_encrypted_data_keys=max_encrypted_data_keys,
         )
         self._encryptor: MessageEncryptor | None = None
-        self._pending = b""  # plaintext shorter than a frame, waiting for more
+        self._plaintext = Chunker(self._reader)  # carries plaintext shorter than a frame
 
     @property
     def header(self) -> MessageHeader:
@@ -187,19 +254,57 @@ class StreamEncryptor(_MessageStream):
             self._push(self._encryptor.header_bytes)
             return
         frame = encryptor.frame_length
-        chunk = self._reader.read(max(1, CHUNK_SIZE // frame) * frame - len(self._pending))
-        if not chunk:
-            out = OutputBuffer(encryptor.finish_size_bound(len(self._pending)))
-            self._push(out.to_bytes(encryptor.finish(self._pending, out.view)))
-            self._finished = True
-            self._release()
+        size = max(1, CHUNK_SIZE // frame) * frame
+        data, ended = self._plaintext.next(size - self._plaintext.carried)
+        if ended:
+            out = OutputBuffer(encryptor.finish_size_bound(len(data)))
+            self._push(out.to_bytes(encryptor.finish(data, out.view)))
+            self._end()
             return
-        data = self._pending + chunk if self._pending else chunk
         whole = len(data) - len(data) % frame
         if whole:
             out = OutputBuffer(encryptor.frames_size(whole))
-            self._push(out.to_bytes(encryptor.encrypt_frames(memoryview(data)[:whole], out.view)))
-        self._pending = bytes(data[whole:])  # less than a frame
+            written = encryptor.encrypt_frames(memoryview(data)[:whole], out.view, hash_now=False)
+            chunk = out.to_bytes(written)
+            encryptor.absorb(chunk)  # immutable now: hashed while the next chunk is encrypted
+            self._push(chunk)
+        self._plaintext.carry(data[whole:])  # less than a frame
+
+    def _produce_into(self, out: memoryview) -> int:
+        encryptor = self._encryptor
+        if encryptor is None:
+            self._produce()
+            return 0
+        frame = encryptor.frame_length
+        frames = min(len(out) // (frame + REGULAR_FRAME_OVERHEAD), max(1, DIRECT_CHUNK // frame))
+        if not frames:
+            return -1
+        data, ended = self._plaintext.next(frames * frame - self._plaintext.carried)
+        if ended:
+            if encryptor.finish_size_bound(len(data)) > len(out):
+                self._plaintext.carry(data)
+                return -1
+            written = encryptor.finish(data, out)
+            self._end()
+            return written
+        whole = len(data) - len(data) % frame
+        written = encryptor.encrypt_frames(memoryview(data)[:whole], out) if whole else 0
+        if self._wait:
+            encryptor.wait_hashed()  # the caller may change ``out`` once we return
+        self._plaintext.carry(data[whole:])
+        return written
+
+    @property
+    def hash_token(self) -> int:
+        return 0 if self._encryptor is None else self._encryptor.hash_token
+
+    def wait_hashed(self, token: int) -> None:
+        if self._encryptor is not None:
+            self._encryptor.wait_hashed(token)
+
+    def _end(self) -> None:
+        self._finished = True
+        self._release()
 
     def _release(self) -> None:
         if self._encryptor is not None:
@@ -232,10 +337,16 @@ class StreamDecryptor(_MessageStream):
             max_body_length=max_body_length,
             max_header_size=max_header_size,
         )
-        self._buffer = b""
-        self._offset = 0
+        self._data: bytes | memoryview = b""  # the input being decrypted
+        self._offset = 0  # bytes of it consumed
         self._eof = False
         self._starved = True  # the last step made no progress: read before the next
+        # A file is read into two buffers in turn; each is refilled only once the
+        # hasher (signed messages) is done with it: ``_marks`` are its tokens.
+        self._fill_from: Fill | None = filler(self._reader)
+        self._ring = [memoryview(bytearray()), memoryview(bytearray())]
+        self._marks = [0, 0]
+        self._current = 0
 
     @property
     def header(self) -> MessageHeader:
@@ -246,18 +357,21 @@ class StreamDecryptor(_MessageStream):
         return self._decryptor.header
 
     def _fill(self) -> None:
-        """Read until the next step can make progress, joining the pieces once.
+        """Read until the next step can make progress, copying the unconsumed rest once.
 
         The decryptor says how many bytes that takes (a whole frame, a header at
         most its limit), having refused any declared length over its limits, so
         the buffer never grows past them; reads in between may come back short
         (pipes, sockets) without costing a copy of the backlog each time."""
-        rest = memoryview(self._buffer)[self._offset :]
+        rest = memoryview(self._data)[self._offset :]
         # The last step made no progress on ``rest``, so at least one more byte is due.
         needed = max(self._decryptor.needed(rest), len(rest) + 1)
         # Top a partial frame up to whole frames, so that the next buffer starts
         # on a frame boundary and needs no copy.
         target = max(needed, self._decryptor.wanted())
+        if self._fill_from is not None:
+            self._fill_buffer(rest, needed, target)
+            return
         pieces = [bytes(rest)] if rest else []
         held = len(rest)
         del rest
@@ -268,25 +382,60 @@ class StreamDecryptor(_MessageStream):
                 break
             pieces.append(chunk)
             held += len(chunk)
-        self._buffer = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        self._data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         self._offset = 0
 
+    def _fill_buffer(self, rest: memoryview, needed: int, target: int) -> None:
+        assert self._fill_from is not None
+        spare = 1 - self._current
+        self._decryptor.wait_hashed(self._marks[spare])
+        buffer = self._ring[spare]
+        if len(buffer) < target:
+            # The old one may still be referenced by the hasher; it is dropped, not reused.
+            buffer = self._ring[spare] = memoryview(bytearray(target))
+        held = len(rest)
+        buffer[:held] = rest
+        while held < needed:
+            count = self._fill_from(buffer[held:target])
+            if not count:
+                self._eof = True
+                break
+            held += count
+        self._data, self._offset, self._current = buffer[:held], 0, spare
+
     def _produce(self) -> None:
+        self._step(None)
+
+    def _produce_into(self, out: memoryview) -> int:
+        return self._step(out)
+
+    def _step(self, out: memoryview | None) -> int:
+        """One decryption step into ``out``, or into a chunk of its own (pushed) if None.
+        Returns the bytes written to ``out``, or -1 (nothing done) if it has too little room."""
         decryptor = self._decryptor
         if self._starved and not self._eof:
             self._fill()
-        data = memoryview(self._buffer)[self._offset :]
-        out = OutputBuffer(decryptor.output_bound(len(data)))
-        consumed, produced = decryptor.step(data, out.view, eof=self._eof)
-        del data
+            self._starved = False
+        data = memoryview(self._data)[self._offset :]
+        bound = decryptor.output_bound(len(data))
+        if out is not None and bound > len(out):
+            return -1
+        chunk = OutputBuffer(bound) if out is None else None
+        target = out if chunk is None else chunk.view
+        assert target is not None
+        consumed, produced = decryptor.step(data, target, eof=self._eof)
+        del data, target
+        self._marks[self._current] = decryptor.hash_token
         self._offset += consumed
-        self._push(out.to_bytes(produced))
+        if chunk is not None:
+            self._push(chunk.to_bytes(produced))
         if decryptor.done and self._eof:
             self._finished = True
             self._release()
-        # Finished or not, a step that used nothing needs more input; a finished
-        # message still reads once more to refuse trailing bytes.
-        self._starved = consumed == 0 or decryptor.done
+        # Finished or not, a step that used nothing (or all there was) needs more
+        # input; a finished message still reads once more to refuse trailing bytes.
+        self._starved = consumed == 0 or decryptor.done or self._offset == len(self._data)
+        return produced if chunk is None else 0
 
     def _release(self) -> None:
         self._decryptor.close()

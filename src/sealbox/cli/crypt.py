@@ -21,8 +21,8 @@ from sealbox.cli.codec import Base64DecodingReader
 from sealbox.cli.job import Job, Mode, build_job
 from sealbox.cli.locations import Naming, Transfer, plan
 from sealbox.cli.metadata import header_record, location_name
-from sealbox.cli.progress import CountingReader, Progress
-from sealbox.cli.sources import message_source, not_a_message, open_source
+from sealbox.cli.progress import Progress
+from sealbox.cli.sources import counted, message_source, not_a_message, open_source
 from sealbox.cli.targets import Output, deliver, may_write
 from sealbox.errors import ErrorCode, MalformedMessageError, SealboxError
 from sealbox.format.header import MessageHeader
@@ -108,7 +108,7 @@ def _process(job: Job, transfer: Transfer) -> None:
     with ExitStack() as stack:
         source, size = open_source(job, stack, transfer.source)
         progress = Progress(transfer.source, size, enabled=job.progress)
-        stream = _open_stream(job, stack, CountingReader(source, progress), size)
+        stream = _open_stream(job, stack, counted(source, progress), size)
         header = stream.header
         if job.mode != "encrypt":
             _check_required_keys(job, transfer, header)

@@ -9,10 +9,11 @@ import sys
 from contextlib import ExitStack
 from typing import BinaryIO
 
-from sealbox._source import Reader
+from sealbox._source import Reader, has_readinto
 from sealbox.cli.codec import Base64DecodingReader, looks_base64
 from sealbox.cli.job import Job
 from sealbox.cli.locations import STDIO, is_s3
+from sealbox.cli.progress import CountingReader, Progress
 from sealbox.errors import ErrorCode, MalformedMessageError, SealboxError, UsageError
 
 _BASE64_TEXT = frozenset(
@@ -87,12 +88,53 @@ class _Prefixed:
         return head + self._source.read(max(0, size - len(head)))
 
 
+class _PrefixedFile(_Prefixed):
+    """A :class:`_Prefixed` file: the library reads it into its own reused buffers."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None:
+        if not self._prefix:
+            count: int | None = self._source.readinto(buffer)  # type: ignore[union-attr]
+            return count
+        count = min(len(buffer), len(self._prefix))
+        buffer[:count] = self._prefix[:count]
+        self._prefix = self._prefix[count:]
+        return count
+
+
+class _CountingFile:
+    """A file with every byte read reported to ``progress``, by read() and by readinto()."""
+
+    def __init__(self, source: BinaryIO, progress: Progress) -> None:
+        self._source = source
+        self._progress = progress
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._source.read(size)
+        self._progress.advance(len(data))
+        return data
+
+    def readinto(self, buffer: memoryview, /) -> int | None:
+        count: int | None = self._source.readinto(buffer)  # type: ignore[attr-defined]
+        if count:
+            self._progress.advance(count)
+        return count
+
+
+def counted(source: BinaryIO, progress: Progress) -> Reader | BinaryIO:
+    """``source`` with progress reported; a file keeps its readinto()."""
+    if has_readinto(source):
+        return _CountingFile(source, progress)
+    return CountingReader(source, progress)
+
+
 def message_source(source: Reader | BinaryIO, prefix: bytes, *, force: bool) -> Reader | BinaryIO:
     """The message bytes of ``source`` (whose first bytes, ``prefix``, were read already):
     Base64 text is decoded when asked (--decode) or when it is unmistakable (a message
     in Base64 starts with 'AY' or 'Ag')."""
     if force or looks_base64(prefix):
         return Base64DecodingReader(source, prefix, asked=force)
+    if has_readinto(source):
+        return _PrefixedFile(prefix, source)
     return _Prefixed(prefix, source)
 
 

@@ -8,10 +8,11 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sealbox._version import __version__
 from sealbox.cli.codec import Base64Encoder
+from sealbox.cli.crypt_pump import pump
 from sealbox.cli.job import Job
 from sealbox.cli.locations import STDIO, Transfer, is_s3
 from sealbox.cli.output import atomic_output
@@ -27,8 +28,18 @@ class Output:
     """The command's output as chunks (for files) or a reader (for S3), Base64 if asked."""
 
     def __init__(self, stream: Iterator[bytes], *, encode: bool) -> None:
+        self._stream = None if encode else stream
         self._chunks = self._encoded(stream) if encode else stream
         self._pending = bytearray()
+
+    def copy_to(self, write: Callable[[memoryview], object]) -> None:
+        """All of it, through ``write``: in place through reused buffers when the stream
+        can fill them (its bytes as they are), else chunk by chunk."""
+        if self._stream is not None and hasattr(self._stream, "readinto"):
+            pump(self._stream, write)  # type: ignore[arg-type]
+            return
+        for chunk in self._chunks:
+            write(memoryview(chunk))
 
     @staticmethod
     def _encoded(stream: Iterator[bytes]) -> Iterator[bytes]:
@@ -56,8 +67,7 @@ class Output:
 def _write_stdout(output: Output, *, buffer: bool) -> None:
     sink = sys.stdout.buffer
     if not buffer:
-        for chunk in output:
-            sink.write(chunk)
+        output.copy_to(sink.write)
         sink.flush()
         return
     # -b: release nothing until the whole message (and its signature) has verified
@@ -122,5 +132,4 @@ def deliver(job: Job, transfer: Transfer, output: Output, header: MessageHeader)
         upload(target, output, metadata)  # type: ignore[arg-type]
     else:
         with atomic_output(target, make_parents=transfer.into_directory) as sink:
-            for chunk in output:
-                sink.write(chunk)
+            output.copy_to(sink.write)

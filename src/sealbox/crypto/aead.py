@@ -43,6 +43,10 @@ class GCM:
         self._key = key
         self._aead = AESGCM(key)
 
+    def twin(self) -> GCM:
+        """Another object under the same key, for another thread."""
+        return GCM(self._key)
+
     def frame_encryptor(self, frame_length: int) -> FrameFunction:
         """``encrypt_into`` for a hot loop over frames of at most ``frame_length``:
         pyca's own method when the frames fit its one-shot limit (no wrapper call)."""
