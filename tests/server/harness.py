@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -346,3 +347,25 @@ def aws_cli(server: InProcessServer, credentials: Credentials) -> Any:
         )
 
     return aws
+
+
+def module_server(name: str) -> Any:
+    """A module-scoped ``server`` fixture: one service of the module's own, shared by its tests
+    (bind it as ``server = module_server("name")``)."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+        running = InProcessServer(build_service(tmp_path_factory.mktemp(name)))
+        try:
+            yield running
+        finally:
+            running.stop()
+
+    return server
+
+
+@pytest.fixture(scope="module", name="kms")
+def module_kms(server: InProcessServer) -> Any:
+    """The ``kms`` fixture beside :func:`module_server`: a boto3 client of an admin of the
+    dev account (bind it as ``kms = module_kms``)."""
+    return server.client(server.credentials(DEV_ACCOUNT, "alice"))

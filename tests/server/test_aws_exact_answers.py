@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,8 +22,9 @@ from tests.server.harness import (
     REGION,
     InProcessServer,
     aws_cli,
-    build_service,
     error_of,
+    module_kms,
+    module_server,
 )
 from tests.server.test_import import external_key, import_material
 
@@ -35,18 +36,8 @@ MRK = "mrk-1234abcd12ab34cd56ef1234567890ab"
 MRK_ARN = f"arn:aws:kms:{REGION}:{DEV_ACCOUNT}:key/{MRK}"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("exact")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("exact")
+kms = module_kms
 
 
 @pytest.fixture

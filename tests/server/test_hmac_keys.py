@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +19,17 @@ from tests.server.harness import (
     DEV_ACCOUNT,
     InProcessServer,
     aws_cli,
-    build_service,
     error_of,
+    module_kms,
+    module_server,
 )
 
 SPECS = {"HMAC_224": hashlib.sha224, "HMAC_256": hashlib.sha256}
 SPECS |= {"HMAC_384": hashlib.sha384, "HMAC_512": hashlib.sha512}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("hmac")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("hmac")
+kms = module_kms
 
 
 def _hmac_key(kms: Any, spec: str = "HMAC_256") -> dict[str, Any]:

@@ -9,7 +9,7 @@ import hmac
 import os
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa, padding, rsa
 
-from tests.server.harness import AWS, DEV_ACCOUNT, REGION, InProcessServer, build_service, error_of
+from tests.server.harness import (
+    AWS,
+    DEV_ACCOUNT,
+    REGION,
+    InProcessServer,
+    error_of,
+    module_kms,
+    module_server,
+)
 from tests.server.test_import import import_material, wrap
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "kms.md"
@@ -46,18 +54,8 @@ HMAC = {"HMAC_224": (hashlib.sha224, 28, 64), "HMAC_256": (hashlib.sha256, 32, 6
 HMAC |= {"HMAC_384": (hashlib.sha384, 48, 128), "HMAC_512": (hashlib.sha512, 64, 128)}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("byok-pairs")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("byok-pairs")
+kms = module_kms
 
 
 def generate(spec: str) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from tests.server.asymmetric_support import Keys, openssl
-from tests.server.harness import DEV_ACCOUNT, InProcessServer, aws_cli, build_service, error_of
+from tests.server.harness import (
+    DEV_ACCOUNT,
+    InProcessServer,
+    aws_cli,
+    error_of,
+    module_kms,
+    module_server,
+)
 
 OAEP = {"RSAES_OAEP_SHA_1": hashes.SHA1, "RSAES_OAEP_SHA_256": hashes.SHA256}
 # AWS's plaintext limits (k - 2·hLen - 2)
@@ -41,18 +47,8 @@ CURVES = {"ECC_NIST_P256": ec.SECP256R1, "ECC_NIST_P384": ec.SECP384R1}
 CURVES["ECC_NIST_P521"] = ec.SECP521R1
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("pairs")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("pairs")
+kms = module_kms
 
 
 @pytest.fixture(scope="module")

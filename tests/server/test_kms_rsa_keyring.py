@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,24 +23,19 @@ from sealbox.keyrings.aws_kms_rsa import EncryptionAlgorithm, mrk_match
 from sealbox.keyrings.kms_clients import KmsArn, parse_key_arn
 from sealbox.keyrings.raw_rsa import PublicKeyInput
 from sealbox.materials import DecryptionMaterials, EncryptionMaterials
-from tests.server.harness import DEV_ACCOUNT, InProcessServer, build_service
+from tests.server.harness import (
+    DEV_ACCOUNT,
+    InProcessServer,
+    module_kms,
+    module_server,
+)
 
 UNSIGNED = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 client = sealbox.EncryptionClient()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("kms-rsa")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("kms-rsa")
+kms = module_kms
 
 
 class RsaKey:

@@ -5,10 +5,7 @@ managed-key policy), and that policy keeps everyone from changing or directly us
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sealbox.server.managed_keys import ALIASES
 from tests.server.harness import (
@@ -16,25 +13,16 @@ from tests.server.harness import (
     REGION,
     InProcessServer,
     aws_cli,
-    build_service,
     error_of,
+    module_kms,
+    module_server,
 )
 
 OTHER_ACCOUNT = "444455556666"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    running = InProcessServer(build_service(tmp_path_factory.mktemp("managed")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def kms(server: InProcessServer) -> Any:
-    return server.client(server.credentials(DEV_ACCOUNT, "alice"))
+server = module_server("managed")
+kms = module_kms
 
 
 def _all_aliases(kms: Any, **kwargs: Any) -> list[dict[str, Any]]:

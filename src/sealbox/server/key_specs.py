@@ -53,11 +53,6 @@ class KeySpec:
         return self.family in ("rsa", "ecc", "ml-dsa")
 
     @property
-    def mac_algorithm(self) -> str | None:
-        names = self.usages.get(GENERATE_VERIFY_MAC)
-        return names[0] if names else None
-
-    @property
     def rotates(self) -> bool:
         """Automatic and on-demand rotation are for symmetric encryption keys only."""
         return self.name == SYMMETRIC_DEFAULT

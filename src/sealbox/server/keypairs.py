@@ -29,7 +29,6 @@ _ML_DSA: dict[str, Callable[[], Any]] = {
     "ML_DSA_65": mldsa.MLDSA65PrivateKey.generate,
     "ML_DSA_87": mldsa.MLDSA87PrivateKey.generate,
 }
-RAW_LIMIT = 4096  # bytes of a RAW message to Sign or Verify
 MU_BYTES = 64  # an ML-DSA external mu
 
 
@@ -115,11 +114,6 @@ def check_message(
     DIGEST as long as the algorithm's hash (not for ML-DSA), a 64-byte EXTERNAL_MU (ML-DSA
     only); a RAW message's 4,096-byte limit is the model's."""
     if message_type == "RAW":
-        if len(message) > RAW_LIMIT:
-            raise ValidationException(
-                "1 validation error detected: Value at 'message' failed to satisfy constraint: "
-                f"Member must have length less than or equal to {RAW_LIMIT}"
-            )
         return
     if (message_type == "DIGEST") == (algorithm.scheme == "ml-dsa"):
         raise ValidationException(

@@ -5,17 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sealbox.server.access.authorization import request_alias_keys
-from sealbox.server.errors import (
-    InvalidKeyUsageException,
-    KMSInternalException,
-    KMSInvalidMacException,
-)
-from sealbox.server.key_specs import GENERATE_VERIFY_MAC, spec_of
-from sealbox.server.operations.grants import check_grant_tokens
-from sealbox.server.operations.pairs import incompatible_algorithm
+from sealbox.server.errors import KMSInternalException, KMSInvalidMacException
+from sealbox.server.key_specs import GENERATE_VERIFY_MAC
+from sealbox.server.operations.pairs import check_algorithm, usable_key
 from sealbox.server.operations.table import Params, Result, operation, stop_if_dry_run
-from sealbox.server.service import Caller, KeyEntry, KmsService, require_usable
+from sealbox.server.service import Caller, KeyEntry, KmsService
 
 _HASHES = {
     "HMAC_SHA_224": hashlib.sha224,
@@ -29,20 +23,11 @@ def _mac(
     service: KmsService, caller: Caller, params: Params, action: str
 ) -> tuple[KeyEntry, bytes]:
     """The key's MAC of the request's message, once every check has passed."""
-    key_param = params["KeyId"]
-    entry = service.resolve(caller, key_param)
-    check_grant_tokens(params)
     algorithm = params["MacAlgorithm"]
-    condition_keys = {"kms:macalgorithm": algorithm, **request_alias_keys(key_param)}
-    service.authorize(caller, action, entry, context=condition_keys)
-    record = require_usable(entry)
-    if record.key_usage != GENERATE_VERIFY_MAC:  # not secret: the key's usage
-        raise InvalidKeyUsageException(
-            f"{record.arn} key usage is {record.key_usage} which is not valid for {action}."
-        )
-    expected = spec_of(record.key_spec).mac_algorithm
-    if algorithm != expected:
-        raise incompatible_algorithm(algorithm, record.key_spec)
+    condition_keys = {"kms:macalgorithm": algorithm}
+    entry = usable_key(service, caller, params, action, GENERATE_VERIFY_MAC, condition_keys)
+    check_algorithm(entry, algorithm)
+    record = entry.record
     material_id = record.current_material_id
     material = service.material(entry, material_id) if material_id else None
     if material is None:
