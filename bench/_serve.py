@@ -186,3 +186,16 @@ def old_tree(commit: str = "HEAD") -> str:
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return str(target / "src")
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The processes serving for ``sealbox serve`` (``pid``): the workers it spawned with
+    ``--workers N`` (multiprocessing; its resource tracker left out), or with one worker
+    ``pid`` itself."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = []
+    for child in children:
+        command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in command:
+            workers.append(int(child))
+    return workers or [pid]

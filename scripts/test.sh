@@ -18,6 +18,9 @@ install_system_packages() {
     if ! command -v softhsm2-util >/dev/null; then
         missing+=(softhsm2)
     fi
+    if ! command -v wrk >/dev/null; then
+        missing+=(wrk)
+    fi
     if ! ruby -e "require 'aws-sdk-s3'; require 'aws-sdk-kms'" >/dev/null 2>&1; then
         missing+=(ruby ruby-aws-sdk-s3 ruby-aws-sdk-kms)
     fi

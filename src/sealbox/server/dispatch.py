@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+
+try:  # a faster codec for the answers (see encode); without it, the json module
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
 
 from sealbox.server import logs, metrics, model, workpool
 from sealbox.server.access.principals import Principal
@@ -75,12 +78,25 @@ class HttpResponse:
         ]
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds one per call
+
+
 def encode(result: dict[str, Any]) -> bytes:
-    """JSON with blobs (bytes, only ever top-level members) as Base64 text."""
+    """JSON with blobs (bytes, only ever top-level members) as Base64 text. orjson, where
+    installed, writes the same bytes as the json module where it is used: no floats, and
+    printable ASCII only (other text is left to the json module's escapes)."""
     ready = {
         k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in result.items()
     }
-    return json.dumps(ready, separators=(",", ":")).encode()
+    if orjson is not None and audit_records.same_in_orjson(ready):
+        try:
+            fast = orjson.dumps(ready)
+        except TypeError:  # orjson.JSONEncodeError (an int beyond 64 bits, ...)
+            pass
+        else:
+            if fast.isascii() and b"\x7f" not in fast:  # what ensure_ascii escapes
+                return fast
+    return _COMPACT.encode(ready).encode()
 
 
 def error_body(error: KmsError) -> bytes:
@@ -147,7 +163,7 @@ class Dispatcher:
         return _Exchange(
             http,
             request,
-            str(uuid.uuid4()),
+            audit_records.uuid4_text(),
             time.perf_counter(),
             operation.name if operation else "unknown",
             read_only=operation is None or not operation.mutating,
@@ -156,7 +172,11 @@ class Dispatcher:
     async def _complete(self, exchange: _Exchange, identify: Callable[[], None]) -> HttpResponse:
         try:
             operation = self._prepare(exchange, identify)
-            with workpool.providing(await self._offload(exchange, operation)):
+            # most operations offload nothing: no coroutine to make and await for them
+            offloaded = (
+                None if operation.prepare is None else await self._offload(exchange, operation)
+            )
+            with workpool.providing(offloaded):
                 if operation.mutating:
                     self._mutate(exchange, operation.handler)
                     return self._answer(exchange)
@@ -285,10 +305,7 @@ class Dispatcher:
             )
         elapsed = time.perf_counter() - exchange.started
         metrics.observe(exchange.operation, outcome, elapsed)
-        logs.event(
-            logs.REQUESTS,
-            "request",
-            logging.INFO,
+        logs.request(
             request_id=exchange.request_id,
             operation=exchange.operation,
             principal=exchange.principal.arn if exchange.principal else "",

@@ -175,6 +175,13 @@ class _Compiler:
                 return _timestamp(value, path)
             else:
                 raise SerializationException(f"Unsupported value at '{path}'.")
+            if (
+                (low is None or size >= low)
+                and (high is None or size <= high)
+                and (pattern is None or pattern.fullmatch(value))
+                and (enum is None or value in enum)
+            ):
+                return value  # valid: no message to word
             shown = _shown(value, sensitive)
             what = "value" if kind in ("integer", "long") else "length"
             if low is not None and size < low:

@@ -63,7 +63,7 @@ class Request:
     """The parts of an HTTP request that SigV4 covers. ``headers`` are (name, value)
     pairs as received (names in any case, duplicates allowed)."""
 
-    __slots__ = ("_values", "body", "headers", "method", "raw_path", "raw_query")
+    __slots__ = ("_single", "_values", "body", "headers", "method", "raw_path", "raw_query")
 
     def __init__(
         self,
@@ -78,19 +78,32 @@ class Request:
         self.raw_query = raw_query
         self.headers = headers
         self.body = body
-        values: dict[str, list[str]] = {}
-        for name, value in headers:
-            values.setdefault(name.lower(), []).append(value)
+        # one value per name, as requests mostly have: no list per header
+        single = {name.lower(): value for name, value in headers}
+        values: dict[str, list[str]] | None = None
+        if len(single) != len(headers):  # a name repeats: all its values, in order
+            values = {}
+            for name, value in headers:
+                values.setdefault(name.lower(), []).append(value)
+        self._single = single
         self._values = values
+
+    def _all(self, name: str) -> list[str] | tuple[str, ...]:
+        if self._values is not None:
+            return self._values.get(name, ())
+        value = self._single.get(name)
+        return () if value is None else (value,)
 
     def header(self, name: str) -> str | None:
         """All values of header ``name`` (lower case), comma-joined, or None."""
+        if self._values is None:
+            return self._single.get(name)
         values = self._values.get(name)
         return None if values is None else ",".join(values)
 
     def canonical_value(self, name: str) -> str:
         """Trimmed values with inner runs of whitespace collapsed, comma-joined."""
-        values = self._values.get(name, ())
+        values = self._all(name)
         if len(values) == 1:
             value = values[0].strip()
             return (
@@ -161,6 +174,8 @@ def _encode(text: str, *, safe: str = "-_.~") -> str:
 def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
     """Each path segment URI-encoded (again: non-S3 services double-encode)."""
     path = raw_path or "/"
+    if path == "/":  # every KMS request
+        return path
     if normalize:
         segments: list[str] = []
         for segment in path.split("/"):
@@ -177,6 +192,8 @@ def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
 
 
 def canonical_query(raw_query: str) -> str:
+    if not raw_query:  # every KMS request
+        return ""
     pairs = []
     for item in raw_query.split("&") if raw_query else ():
         name, _, value = item.partition("=")
@@ -185,7 +202,7 @@ def canonical_query(raw_query: str) -> str:
 
 
 def canonical_headers(request: Request, signed: Sequence[str]) -> str:
-    return "".join(f"{name}:{request.canonical_value(name)}\n" for name in signed)
+    return "".join([f"{name}:{request.canonical_value(name)}\n" for name in signed])
 
 
 def canonical_request(
@@ -210,7 +227,7 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
 
 def _signature(key: bytes, amz_date: str, scope: str, canonical: str) -> str:
     """The hex signature of a canonical request: what the client sends and the verifier expects."""
-    return hmac.new(key, string_to_sign(amz_date, scope, canonical).encode(), "sha256").hexdigest()
+    return hmac.digest(key, string_to_sign(amz_date, scope, canonical).encode(), "sha256").hex()
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:

@@ -9,6 +9,8 @@ left out by type, and grant tokens by name, so a new secret field cannot slip in
 from __future__ import annotations
 
 import json
+import math
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +18,26 @@ from typing import Any
 from sealbox.server.access.principals import Principal
 from sealbox.server.arn import arn_account_and_region
 
+try:  # a faster codec for the same bytes (see _canonical); without it, the json module
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
 EVENT_VERSION = "1.11"
 MAX_RECORD = 16 * 1024  # bytes of JSON; larger parameters are summarized
 _WITHHELD = frozenset({"GrantTokens", "GrantToken", "Recipient", "ImportToken", "PublicKey"})
 
 
+_CAMELS: dict[str, str] = {}  # member names seen (the KMS model's: a bounded set)
+
+
 def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
+    camel = _CAMELS.get(name)
+    if camel is None:
+        camel = name[:1].lower() + name[1:]
+        if len(_CAMELS) < 4096:
+            _CAMELS[name] = camel
+    return camel
 
 
 # Members whose value is a map of the caller's own keys, recorded as given.
@@ -40,7 +55,10 @@ _MAPS = frozenset(
 def _camel_tree(value: Any) -> Any:
     """Member names in camelCase at every depth, as CloudTrail writes them."""
     if isinstance(value, dict):
-        return {_camel(k): v if k in _MAPS else _camel_tree(v) for k, v in value.items()}
+        return {
+            _camel(k): _camel_tree(v) if isinstance(v, dict | list) and k not in _MAPS else v
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_camel_tree(item) for item in value]
     return value
@@ -54,8 +72,28 @@ def _scrub(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return scrubbed
 
 
+_last_time: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def _time(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_time
+    second = math.floor(moment)
+    if moment - second > 0.999999:  # fromtimestamp may round it up to the next second
+        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cached, text = _last_time
+    if cached != second:  # consecutive records mostly share their second
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last_time = (second, text)
+    return text
+
+
+def uuid4_text() -> str:
+    """``str(uuid.uuid4())``, without building a UUID object (two of these per request)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def service_event(
@@ -132,7 +170,7 @@ def build(
         "requestParameters": _scrub(params),
         "responseElements": None if read_only else _scrub(result),
         "requestID": request_id,
-        "eventID": str(uuid.uuid4()),
+        "eventID": uuid4_text(),
         "readOnly": read_only,
         "resources": [
             {"accountId": arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": arn}
@@ -165,13 +203,46 @@ def encode(record: dict[str, Any]) -> bytes:
     return _canonical(record)
 
 
+# What json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=...) builds
+# on every call, built once: the same bytes.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_CANONICAL_ASCII = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+_EXACT = frozenset({str, int, bool, type(None)})
+
+
+def same_in_orjson(value: Any) -> bool:
+    """Whether orjson writes ``value`` byte for byte as the json module does (as
+    :data:`_CANONICAL` here, and as a compact encoder for ASCII text): dicts,
+    lists, str, int, bool and None only (it writes floats' exponents and small floats
+    differently, and may write other types the json module refuses). An int beyond 64
+    bits or a lone surrogate makes orjson raise instead, which is handled by the caller."""
+    kind = type(value)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return kind in _EXACT
+    for item in items:  # containers recurse; leaves are checked here
+        if type(item) not in _EXACT and not same_in_orjson(item):
+            return False
+    return True
+
+
 def _canonical(record: dict[str, Any]) -> bytes:
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if orjson is not None and same_in_orjson(record):
+        try:
+            return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: the json module decides below
+            pass
+    text = _CANONICAL.encode(record)
     try:
         return text.encode()
     except UnicodeEncodeError:
         # text that is not Unicode (a lone surrogate) is kept, escaped, rather than lost
-        return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+        return _CANONICAL_ASCII.encode(record).encode()
 
 
 # -- anchors: one chain naming the heads of others --------------------------------------------
