@@ -40,10 +40,10 @@ class Server:
 
 
 def _create_access_key(
-    data_dir: Path, root_key: Path, account: str, env: dict[str, str]
+    store: list[str], root_key: Path, account: str, env: dict[str, str]
 ) -> tuple[str, str]:
     """Made before the server starts (``sealbox admin`` initializes the new store)."""
-    command = [sys.executable, "-m", "sealbox", "admin", "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "sealbox", "admin", *store]
     command += ["--root-key", str(root_key), "create-access-key", "--account", account]
     out = subprocess.run(
         [*command, "--user", "bench", "--admin"],
@@ -63,18 +63,21 @@ def sealbox_server(
     accounts: Sequence[str] = ("111122223333",),
     python_path: str | None = None,
     nofile: int | None = None,
+    database: str | None = None,
 ) -> Iterator[Server]:
     """``sealbox serve`` on 127.0.0.1 (one worker: the worker is this pid); ``nofile``
-    sets its soft open-file limit (1024 is the usual default on Linux)."""
+    sets its soft open-file limit (1024 is the usual default on Linux); ``database``: a
+    postgresql:// URL of an empty database to keep the store in instead of SQLite."""
     scratch = Path(tempfile.mkdtemp(prefix="sealbox-bench-"))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if python_path:
         env["PYTHONPATH"] = python_path
     data_dir, root_key = scratch / "data", scratch / "root.key"
-    keys = {a: _create_access_key(data_dir, root_key, a, env) for a in accounts}
+    store = ["--data-dir", str(data_dir)] + (["--database", database] if database else [])
+    keys = {a: _create_access_key(store, root_key, a, env) for a in accounts}
     log = open(scratch / "server.log", "wb")
     command = [sys.executable, "-m", "sealbox", "serve", "--port", "0", "--log-level", "warning"]
-    command += ["--data-dir", str(data_dir), "--root-key", str(root_key)]
+    command += [*store, "--root-key", str(root_key)]
     process = subprocess.Popen(
         [*command, *extra],
         stdout=subprocess.PIPE,

@@ -6,6 +6,7 @@ prints MB/s with the ratios the targets are stated in:
 
     python -m bench.library                # 64 and 256 MiB, 3 rounds
     python -m bench.library --sizes 64 --rounds 5
+    python -m bench.library --smoke        # 4 MiB, one round: runs and reports (CI)
 
 Streaming runs from and to files (iterating over chunks, and with ``readinto``
 into one reused buffer: the zero-copy path the CLI takes), and from bytes in
@@ -327,7 +328,10 @@ def main() -> None:
         metavar="WORD",
         help='only cases whose names contain one of these (e.g. "0x0478/1MiB" "sealbox decrypt")',
     )
+    parser.add_argument("--smoke", action="store_true", help="4 MiB, one round")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.rounds = "4", 1
 
     def keep(name: str) -> bool:
         return args.cases is None or any(word in name for word in args.cases)

@@ -4,7 +4,8 @@
     python -m bench.service_wrk --seconds 5 --rounds 1 --peers sealbox,moto
     python -m bench.service_wrk --baseline           # also the committed code (HEAD): before/after
     python -m bench.service_wrk --profile 20         # py-spy on one Sealbox worker under wrk load
-    python -m bench.service_wrk --smoke              # a few seconds, Sealbox and moto: runs, reports
+    python -m bench.service_wrk --smoke              # 1 s per cell, every peer: runs, reports (CI)
+    python -m bench.service_wrk --peers sealbox,sealbox-postgres --no-latency   # SQLite vs PostgreSQL
 
 The client is wrk (Debian/Ubuntu: ``apt-get install -y wrk``), one thread and 16
 keep-alive connections, replaying one pre-signed request per operation, so the client
@@ -21,8 +22,12 @@ Peers: Sealbox (``sealbox serve --workers 2``, log level info: one access log li
 request; every answered request's audit record is hash-chained and committed with fsync,
 SQLite WAL synchronous=FULL, before the answer), OpenBao's dev server (in-memory storage)
 with a file audit device declared in its configuration (OpenBao's file device does not
-fsync), OpenBao without audit (``--peers`` ``openbao``), and moto's server. All serve for
-the whole run; the peers take turns per operation and the best of ``--rounds`` is kept.
+fsync), OpenBao without audit (``--peers`` ``openbao``), and moto's server.
+``sealbox-postgres`` is the same Sealbox node with its store on a PostgreSQL server of
+its own (initdb in a temporary directory, default
+settings: ``synchronous_commit`` on, so an audit batch is durable when its INSERT
+returns); PostgreSQL's binaries must be installed (``apt-get install -y postgresql``).
+All serve for the whole run; the peers take turns per operation and the best of ``--rounds`` is kept.
 
 Latency at half the peak: wrk has no fixed-rate mode (wrk2 has), so each connection
 pauses between requests (wrk's ``delay()``, jittered ±50 %) for a pause calibrated in
@@ -58,6 +63,7 @@ PLAINTEXT = base64.b64encode(b"sealbox bench: 32 bytes of data.").decode()
 CONTEXT = {"purpose": "bench"}
 AAD = base64.b64encode(b"bench").decode()
 TARGETS = {"openbao-audit": 1.25, "moto": 12.0}  # Sealbox's req/s over theirs, at least
+POSTGRES_TARGET = 0.8  # Sealbox on PostgreSQL over Sealbox on SQLite, at least
 P99_TARGET_MS = 5.0
 
 
@@ -77,6 +83,7 @@ class Cell:
     p99_ms: float
     errors: int
     cpu_us: float | None = None  # the server's CPU time per request (Sealbox's workers)
+    store: dict[str, float] | None = None  # Sealbox's store per request (see StoreProbe)
 
 
 def require_wrk() -> str:
@@ -89,16 +96,123 @@ def require_wrk() -> str:
 # -- peers ------------------------------------------------------------------------------
 
 
+class StoreProbe:
+    """What Sealbox's store did during a run, per request, from its Prometheus metrics
+    (audit batches: how many, how many records, how long each held the writer) and, on
+    PostgreSQL, from the database server (its processes' CPU time, its transactions:
+    every statement Sealbox sends on this path runs in autocommit, so a transaction is a
+    round trip)."""
+
+    def __init__(self, target: Target, cluster: Any = None) -> None:
+        self._target = target
+        self._cluster = cluster
+        self._database = cluster and cluster.database
+        self._before: dict[str, float] = {}
+
+    def _metrics(self) -> dict[str, float]:
+        connection = http.client.HTTPConnection(self._target.host, self._target.port, timeout=30)
+        try:
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+        finally:
+            connection.close()
+        found = dict.fromkeys(_STORE_METRICS, 0.0)
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in found:
+                found[name] += float(value)
+        return found
+
+    def _postgres(self) -> dict[str, float]:
+        if self._cluster is None:
+            return {}
+        import psycopg
+
+        time.sleep(1.1)  # PostgreSQL's backends report their counts at most once a second
+        with psycopg.connect(self._cluster.admin_url, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                (self._database,),
+            ).fetchone()
+        postgres_pids = _descendants(self._cluster.process.pid)  # postmaster, backends, ...
+        return {"pg_transactions": float(row[0]), "pg_cpu_s": cpu_seconds(postgres_pids)}
+
+    def start(self) -> None:
+        self._before = self._metrics() | self._postgres()
+
+    def per_request(self, requests: float, seconds: float) -> dict[str, float]:
+        after = self._metrics() | self._postgres()
+        delta = {name: after[name] - self._before.get(name, 0.0) for name in after}
+        batches = max(delta["sealbox_audit_batch_seconds_count"], 1.0)
+        figures = {
+            "records_per_batch": delta["sealbox_audit_batch_records_sum"] / batches,
+            "audit_batch_ms": 1000 * delta["sealbox_audit_batch_seconds_sum"] / batches,
+            # the share of the run's wall time the writer was busy with audit batches and
+            # state changes: on SQLite the one writer lock is held that long
+            "writer_busy": (
+                delta["sealbox_audit_batch_seconds_sum"] + delta["sealbox_store_change_seconds_sum"]
+            )
+            / seconds,
+        }
+        if "pg_transactions" in delta:
+            figures["pg_round_trips"] = delta["pg_transactions"] / requests
+            figures["pg_cpu_us"] = 1e6 * delta["pg_cpu_s"] / requests
+        return figures
+
+
+_STORE_METRICS = (
+    "sealbox_audit_batch_seconds_count",
+    "sealbox_audit_batch_seconds_sum",
+    "sealbox_audit_batch_records_sum",
+    "sealbox_store_change_seconds_sum",
+)
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (under root, PostgreSQL runs under runuser)."""
+    found = [pid]
+    with contextlib.suppress(FileNotFoundError):  # it has just exited
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            found += _descendants(int(child))
+    return found
+
+
 @contextlib.contextmanager
 def sealbox_peer(
-    name: str, workers: int, log_level: str, python_path: str | None = None
-) -> Iterator[tuple[Target, int]]:
-    """``sealbox serve`` (see bench._serve) with one key per operation; also its pid."""
+    name: str,
+    workers: int,
+    log_level: str,
+    python_path: str | None = None,
+    *,
+    postgres: bool = False,
+) -> Iterator[tuple[Target, int, StoreProbe]]:
+    """``sealbox serve`` (see bench._serve) with one key per operation; also its pid and
+    its store's probe. ``postgres``: the store on a PostgreSQL server of its own."""
     extra = ["--workers", str(workers), "--log-level", log_level]
-    with _serve.sealbox_server(extra, python_path=python_path) as server:
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(_postgres_cluster()) if postgres else None
+        database = cluster.new_database() if cluster else None
+        if cluster:
+            cluster.database = database.rsplit("/", 1)[1]
+        server = stack.enter_context(
+            _serve.sealbox_server(extra, python_path=python_path, database=database)
+        )
         access_key, secret = next(iter(server.keys.values()))
         keys = _kms_keys(server.port, access_key, secret)
-        yield Target(name, server.host, server.port, "kms", keys, access_key, secret), server.pid
+        target = Target(name, server.host, server.port, "kms", keys, access_key, secret)
+        yield target, server.pid, StoreProbe(target, cluster)
+
+
+@contextlib.contextmanager
+def _postgres_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL server (the tests' own, tests/postgres.py)."""
+    from tests.postgres import PostgresCluster
+
+    cluster = PostgresCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def _call(target: Target, request: Prepared, times: int = 1) -> list[tuple[int, bytes]]:
@@ -331,18 +445,33 @@ def cpu_seconds(pids: list[int]) -> float:
     """User and system time the processes ``pids`` have used so far."""
     ticks = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # it has just exited (a database backend)
+            continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measured(target: Target, request: Prepared, seconds: float, pids: list[int] | None) -> Cell:
-    """One wrk run; with ``pids``, also the server's CPU time per request."""
+def measured(
+    target: Target,
+    request: Prepared,
+    seconds: float,
+    pids: list[int] | None,
+    probe: StoreProbe | None = None,
+) -> Cell:
+    """One wrk run; with ``pids``, also the server's CPU time per request, and with
+    ``probe``, what its store did per request."""
     before = cpu_seconds(pids) if pids else 0.0
+    if probe:
+        probe.start()
     cell = run_wrk(target, request, seconds)
+    duration = max(1, round(seconds))
+    requests = max(cell.requests_per_second * duration, 1.0)
     if pids:
-        requests = max(cell.requests_per_second * max(1, round(seconds)), 1.0)
         cell.cpu_us = (cpu_seconds(pids) - before) / requests * 1e6
+    if probe:
+        cell.store = probe.per_request(requests, duration)
     return cell
 
 
@@ -353,6 +482,9 @@ def _load() -> str:
 def peers(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
     found: dict[str, Callable[[], Any]] = {
         "sealbox": lambda: sealbox_peer("sealbox", args.workers, args.log_level),
+        "sealbox-postgres": lambda: sealbox_peer(
+            "sealbox on PostgreSQL", args.workers, args.log_level, postgres=True
+        ),
         "sealbox-head": lambda: sealbox_peer(
             "sealbox (HEAD)", args.workers, args.log_level, _serve.old_tree()
         ),
@@ -382,12 +514,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--stacks", type=Path, help="keep py-spy's raw stacks as FILE.<operation>.txt"
     )
-    parser.add_argument("--smoke", action="store_true", help="a few seconds: Sealbox and moto")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="1 s per cell, one round, every peer but OpenBao without audit",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     require_wrk()
     if args.smoke:
-        args.seconds, args.rounds, args.peers = 1.0, 1, "sealbox,moto"
+        args.seconds, args.rounds = 1.0, 1
+        args.peers = "sealbox,sealbox-postgres,openbao-audit,moto"
     names = args.peers.split(",") + (["sealbox-head"] if args.baseline else [])
     operations = args.operations.split(",")
     known = peers(args)
@@ -398,7 +535,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.profile:
         trees = {"sealbox": None} | ({"sealbox (HEAD)": _serve.old_tree()} if args.baseline else {})
         for name, tree in trees.items():
-            with sealbox_peer(name, args.workers, args.log_level, tree) as (target, pid):
+            with sealbox_peer(name, args.workers, args.log_level, tree) as (target, pid, _):
                 for operation in operations:
                     request = prepare(target, operation)
                     check_replay(target, request)
@@ -412,10 +549,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         targets: list[Target] = []
         workers: dict[str, list[int]] = {}
+        probes: dict[str, StoreProbe] = {}
         for name in names:
             entered = stack.enter_context(known[name]())
-            if isinstance(entered, tuple):  # Sealbox: also its pid
-                entered, pid = entered
+            if isinstance(entered, tuple):  # Sealbox: also its pid and its store's probe
+                entered, pid, probes[entered.name] = entered
                 workers[entered.name] = _serve.worker_pids(pid)
             targets.append(entered)
         print(f"{'round':6s} {HEADER}", flush=True)
@@ -426,7 +564,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     check_replay(target, request)
                     if round_number == 1 and not args.smoke:
                         run_wrk(target, request, 2)  # warm up
-                    cell = measured(target, request, args.seconds, workers.get(target.name))
+                    cell = measured(
+                        target,
+                        request,
+                        args.seconds,
+                        workers.get(target.name),
+                        probes.get(target.name),
+                    )
                     print(f"{round_number:<6d} {_row(operation, target.name, cell)}", flush=True)
                     kept = best.setdefault(target.name, {}).get(operation)
                     if kept is None or cell.requests_per_second > kept.requests_per_second:
@@ -436,6 +580,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for target in targets:
                 print(_row(operation, target.name, best[target.name][operation]))
         print("\n" + "\n".join(ratio_table(best, operations)))
+        print("\n" + "\n".join(store_table(best, operations)))
         latency: dict[str, dict[str, Cell]] = {}
         if not args.no_latency:
             print("\nlatency at half the peak (16 connections, paced); target p99 <= 5 ms")
@@ -467,7 +612,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def ratio_table(best: dict[str, dict[str, Cell]], operations: list[str]) -> list[str]:
     """Sealbox's req/s over each other peer's, with the issue's targets where it has one."""
     ours = next((name for name in best if name == "sealbox"), None)
-    others = [name for name in best if name != ours]
+    others = [name for name in best if name != ours and name != POSTGRES_NAME]
     if ours is None or not others:
         return []
     width = max(24, *(len(name) for name in others))
@@ -484,6 +629,44 @@ def ratio_table(best: dict[str, dict[str, Cell]], operations: list[str]) -> list
             )
             cells.append(f"{f'{ratio:.2f}x{mark}':>{width}s}")
         lines.append(f"{operation:16s} " + " ".join(cells))
+    return lines
+
+
+POSTGRES_NAME = "sealbox on PostgreSQL"
+
+
+def store_table(best: dict[str, dict[str, Cell]], operations: list[str]) -> list[str]:
+    """Per request, in the best round: each Sealbox's CPU time and what its store did;
+    and Sealbox on PostgreSQL over Sealbox on SQLite, with the issue's target."""
+    ours = [name for name in best if name.startswith("sealbox")]
+    if not ours:
+        return []
+    lines = [
+        f"{'Sealbox store':16s} {'peer':24s} {'CPU us/req':>10s} {'records/batch':>13s} "
+        f"{'batch ms':>8s} {'writer busy':>11s} {'PG trips/req':>12s} {'PG CPU us/req':>13s}"
+    ]
+    for operation in operations:
+        for name in ours:
+            cell = best[name][operation]
+            store = cell.store or {}
+            pg = (
+                f"{store['pg_round_trips']:12.2f} {store['pg_cpu_us']:13.0f}"
+                if "pg_round_trips" in store
+                else f"{'':12s} {'':13s}"
+            )
+            lines.append(
+                f"{operation:16s} {name:24s} {cell.cpu_us or 0:10.0f} "
+                f"{store.get('records_per_batch', 0):13.1f} {store.get('audit_batch_ms', 0):8.2f} "
+                f"{100 * store.get('writer_busy', 0):10.0f}% {pg}"
+            )
+    if POSTGRES_NAME in best and "sealbox" in best:
+        lines.append(f"\n{'PostgreSQL / SQLite':16s} (one node, same workers)")
+        for operation in operations:
+            ratio = best[POSTGRES_NAME][operation].requests_per_second / max(
+                best["sealbox"][operation].requests_per_second, 1e-9
+            )
+            verdict = "met" if ratio >= POSTGRES_TARGET else "below"
+            lines.append(f"{operation:16s} {ratio:.2f}x ({verdict} {POSTGRES_TARGET:g}x)")
     return lines
 
 

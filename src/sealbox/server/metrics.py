@@ -19,6 +19,23 @@ DURATION = Histogram(
     ["operation"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+# The store's write path, per batch or transaction (not per request): what bounds a
+# store's throughput (docs/performance.md). On SQLite both hold the store's one writer.
+AUDIT_BATCH_SECONDS = Histogram(
+    "sealbox_audit_batch_seconds",
+    "Time to commit one group-committed batch of audit records (on SQLite, with the writer lock held)",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0),
+)
+AUDIT_BATCH_RECORDS = Histogram(
+    "sealbox_audit_batch_records",
+    "Audit records committed together in one batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 512),
+)
+CHANGE_SECONDS = Histogram(
+    "sealbox_store_change_seconds",
+    "Time a state change's transaction holds the store's writer lock",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0),
+)
 
 
 _children: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -33,6 +50,15 @@ def observe(operation: str, outcome: str, seconds: float) -> None:
         )
     children[0].inc()
     children[1].observe(seconds)
+
+
+def observe_audit_batch(records: int, seconds: float) -> None:
+    AUDIT_BATCH_SECONDS.observe(seconds)
+    AUDIT_BATCH_RECORDS.observe(records)
+
+
+def observe_change(seconds: float) -> None:
+    CHANGE_SECONDS.observe(seconds)
 
 
 def exposition() -> bytes:

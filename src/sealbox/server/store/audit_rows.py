@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from sealbox.server import metrics
 from sealbox.server.store import schema
 from sealbox.server.store.locking import NoLock, WriteLock
 from sealbox.server.store.tables import Reading
@@ -185,6 +187,7 @@ class AuditAppender:
         if self._raw is None:
             self._raw = self._connect()
         with self._write_lock.held():
+            held_from = time.perf_counter()
             cursor = self._raw.cursor()
             try:
                 if not self._postgres:
@@ -206,6 +209,7 @@ class AuditAppender:
             finally:
                 with contextlib.suppress(Exception):
                     cursor.close()
+                metrics.observe_audit_batch(len(values), time.perf_counter() - held_from)
 
     def close(self) -> None:
         if self._raw is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Integer, Text, cast, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
+from sealbox.server import metrics
 from sealbox.server.store import schema
 from sealbox.server.store.audit_rows import AuditRows
 from sealbox.server.store.engine import (
@@ -36,7 +38,12 @@ from sealbox.server.store.identity_tables import IdentityTables
 from sealbox.server.store.key_tables import KeyTables
 from sealbox.server.store.locking import NoLock, WriteLock
 from sealbox.server.store.migrations import migrate
-from sealbox.server.store.watch import ChangeWatch, PostgresChangeWatch, SqliteChangeWatch
+from sealbox.server.store.watch import (
+    ChangeWatch,
+    OncePerTurn,
+    PostgresChangeWatch,
+    SqliteChangeWatch,
+)
 
 
 class Store:
@@ -68,7 +75,7 @@ class Store:
         serialize_writers: Callable[[Connection], None] | None = None,
     ) -> None:
         self.engine = engine
-        self.watch = watch
+        self.watch = OncePerTurn(watch)
         self.write_lock = write_lock or NoLock()
         self._read_options = dict(read_options)
         self._serialize_writers = serialize_writers
@@ -107,9 +114,7 @@ class Store:
         )
 
     def close(self) -> None:
-        close_watch = getattr(self.watch, "close", None)
-        if close_watch is not None:
-            close_watch()
+        self.watch.close()
         self.engine.dispose()
         self.write_lock.close()
 
@@ -164,10 +169,16 @@ class Store:
 
     @contextlib.contextmanager
     def _begin_write(self) -> Iterator[Connection]:
-        with self.write_lock.held(), self.engine.begin() as connection:
-            if self._serialize_writers is not None:
-                self._serialize_writers(connection)
-            yield connection
+        with self.write_lock.held():
+            held_from = time.perf_counter()
+            try:
+                with self.engine.begin() as connection:
+                    if self._serialize_writers is not None:
+                        self._serialize_writers(connection)
+                    yield connection
+            finally:
+                metrics.observe_change(time.perf_counter() - held_from)
+                self.watch.wrote()  # seen by the next request here, even in this turn
 
     # -- meta -------------------------------------------------------------------
 

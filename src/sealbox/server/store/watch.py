@@ -4,6 +4,7 @@ asks its watch before every request whether it moved, to drop its caches if so."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -17,6 +18,42 @@ class ChangeWatch(Protocol):
     def changed(self) -> bool:
         """True if the store's generation moved since the last call."""
         ...
+
+
+class OncePerTurn:
+    """One look at the store's generation per turn of the event loop, shared by the requests
+    handled in that turn (on PostgreSQL a look is a round trip to the database).
+
+    Sharing it loses nothing: a request handled before the callback scheduled right after a
+    look was scheduled itself before that look (the loop runs its callbacks in order), so it
+    had arrived before the look began, and any change committed before it arrived is seen.
+    A write through this store (:meth:`wrote`) ends the sharing at once, and without a
+    running event loop (the admin CLI, background work in threads) every call looks."""
+
+    def __init__(self, inner: ChangeWatch) -> None:
+        self.inner = inner
+        self._shared = False  # a look of this turn stands; a moved generation is never shared
+
+    def changed(self) -> bool:
+        if self._shared:
+            return False
+        moved = self.inner.changed()
+        if not moved:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return False
+            self._shared = True
+            loop.call_soon(self.wrote)
+        return moved
+
+    def wrote(self) -> None:
+        self._shared = False
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
 
 
 class SqliteChangeWatch:
