@@ -103,10 +103,10 @@ class StoreProbe:
     every statement Sealbox sends on this path runs in autocommit, so a transaction is a
     round trip)."""
 
-    def __init__(self, target: Target, cluster: Any = None) -> None:
+    def __init__(self, target: Target, cluster: Any = None, database: str = "") -> None:
         self._target = target
         self._cluster = cluster
-        self._database = cluster and cluster.database
+        self._database = database
         self._before: dict[str, float] = {}
 
     def _metrics(self) -> dict[str, float]:
@@ -134,6 +134,7 @@ class StoreProbe:
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                 (self._database,),
             ).fetchone()
+        assert row is not None, f"no database {self._database}"
         postgres_pids = _descendants(self._cluster.process.pid)  # postmaster, backends, ...
         return {"pg_transactions": float(row[0]), "pg_cpu_s": cpu_seconds(postgres_pids)}
 
@@ -192,15 +193,14 @@ def sealbox_peer(
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(_postgres_cluster()) if postgres else None
         database = cluster.new_database() if cluster else None
-        if cluster:
-            cluster.database = database.rsplit("/", 1)[1]
         server = stack.enter_context(
             _serve.sealbox_server(extra, python_path=python_path, database=database)
         )
         access_key, secret = next(iter(server.keys.values()))
         keys = _kms_keys(server.port, access_key, secret)
         target = Target(name, server.host, server.port, "kms", keys, access_key, secret)
-        yield target, server.pid, StoreProbe(target, cluster)
+        name_in_cluster = database.rsplit("/", 1)[1] if database else ""
+        yield target, server.pid, StoreProbe(target, cluster, name_in_cluster)
 
 
 @contextlib.contextmanager
