@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -31,3 +33,21 @@ class ManualClock:
 
     def set(self, when: float) -> None:
         self._now = when
+
+
+_last_second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
+def iso_second(moment: float) -> str:
+    """``moment`` (seconds since the epoch) as ``2026-11-29T04:05:06Z``, as
+    ``datetime.fromtimestamp(moment, UTC).strftime(...)`` writes it; formatted once per
+    second (every request's audit record and condition keys need it)."""
+    global _last_second
+    second = math.floor(moment)
+    if moment - second > 0.999999:  # fromtimestamp may round it up to the next second
+        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cached, text = _last_second
+    if cached != second:
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last_second = (second, text)
+    return text

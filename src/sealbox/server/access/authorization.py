@@ -15,15 +15,16 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sealbox.server.access.conditions import ContextValue, encryption_context_keys
 from sealbox.server.access.grant_rules import Grant
 from sealbox.server.access.policy_language import Policy, Request, Verdict, identity_verdict
 from sealbox.server.arn import account_root_arn, parse_kms_arn
+from sealbox.server.clock import iso_second
 from sealbox.server.errors import AccessDeniedException
 
 if TYPE_CHECKING:
@@ -72,7 +73,12 @@ def user_id(principal: Principal) -> str:
     """aws:userid: IAM gives each user a unique id (``AIDA`` + 17 characters); Sealbox derives
     one from the account and user name: ``AIDA`` + the first 17 characters of the base32 of
     SHA-256("ACCOUNT:USER"). Stable, not secret."""
-    digest = hashlib.sha256(f"{principal.account}:{principal.user_name}".encode()).digest()
+    return _user_id(principal.account, principal.user_name)
+
+
+@functools.lru_cache(maxsize=4096)  # every request needs it; bounded: callers are many
+def _user_id(account: str, user_name: str) -> str:
+    digest = hashlib.sha256(f"{account}:{user_name}".encode()).digest()
     return "AIDA" + base64.b32encode(digest).decode()[:17]
 
 
@@ -101,7 +107,7 @@ def condition_keys(
         "aws:requestedregion": region,
         "aws:securetransport": "true" if secure_transport else "false",
         "aws:epochtime": str(int(now)),
-        "aws:currenttime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:currenttime": iso_second(now),
         "kms:calleraccount": principal.account,
     }
     if source_ip:

@@ -9,14 +9,13 @@ left out by type, and grant tokens by name, so a new secret field cannot slip in
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sealbox.server.access.principals import Principal
 from sealbox.server.arn import arn_account_and_region
+from sealbox.server.clock import iso_second
 
 try:  # a faster codec for the same bytes (see _canonical); without it, the json module
     import orjson
@@ -72,21 +71,6 @@ def _scrub(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return scrubbed
 
 
-_last_time: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
-
-
-def _time(moment: float) -> str:
-    global _last_time
-    second = math.floor(moment)
-    if moment - second > 0.999999:  # fromtimestamp may round it up to the next second
-        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    cached, text = _last_time
-    if cached != second:  # consecutive records mostly share their second
-        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        _last_time = (second, text)
-    return text
-
-
 def uuid4_text() -> str:
     """``str(uuid.uuid4())``, without building a UUID object (two of these per request)."""
     raw = bytearray(os.urandom(16))
@@ -105,7 +89,7 @@ def service_event(
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": {"accountId": account, "invokedBy": "kms.amazonaws.com"},
-        "eventTime": _time(moment),
+        "eventTime": iso_second(moment),
         "eventSource": "kms.amazonaws.com",
         "eventName": event_name,
         "awsRegion": region,
@@ -161,7 +145,7 @@ def build(
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity,
-        "eventTime": _time(moment),
+        "eventTime": iso_second(moment),
         "eventSource": "kms.amazonaws.com",
         "eventName": operation,
         "awsRegion": region,
@@ -256,7 +240,7 @@ def anchor_event(*, moment: float, anchors: list[dict[str, Any]]) -> dict[str, A
     return {
         "eventVersion": EVENT_VERSION,
         "userIdentity": {"type": "AWSService", "invokedBy": "sealbox"},
-        "eventTime": _time(moment),
+        "eventTime": iso_second(moment),
         "eventSource": "kms.amazonaws.com",
         "eventName": ANCHOR_EVENT,
         "awsRegion": "",
@@ -300,7 +284,7 @@ def admin_event(
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": {"type": "LocalUser", "userName": os_user, "invokedBy": "sealbox admin"},
-        "eventTime": _time(moment),
+        "eventTime": iso_second(moment),
         "eventSource": ADMIN_SOURCE,
         "eventName": event_name,
         "awsRegion": "",
