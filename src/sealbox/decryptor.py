@@ -52,6 +52,7 @@ from sealbox.format.header import (
     parse_header,
 )
 from sealbox.format.suites import TAG_LENGTH, CommitmentPolicy, ContentType
+from sealbox.frame_runs import PARALLEL_FROM, decrypt_in_two, frames_in_order
 from sealbox.header_check import accept_header, body_too_large
 from sealbox.materials import DecryptionMaterials
 
@@ -281,6 +282,17 @@ class MessageDecryptor:
         produced = self._out
         final = False
         try:
+            if hasher is None and 0 < PARALLEL_FROM <= end - position:
+                count = frames_in_order(data, position, frame_size, expected)
+                if count * frame >= PARALLEL_FROM:  # unsigned and large: on two cores
+                    verified = decrypt_in_two(
+                        self._gcm, frame, expected, count, data, position, out, produced, aad, at
+                    )
+                    position += verified * frame_size
+                    produced += verified * frame
+                    expected += verified
+                    if verified < count:
+                        raise frame_auth_failed()
             while position + 4 <= end:
                 (sequence,) = unpack(data, position)
                 if sequence == FINAL_FRAME_MARKER:

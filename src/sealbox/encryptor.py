@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from sealbox.cmm import CryptoMaterialsManager, EncryptionMaterialsRequest, check_encrypt_policy
 from sealbox.crypto.aead import GCM
-from sealbox.crypto.hashing import HASH_BATCH, BackgroundHasher
+from sealbox.crypto.hashing import BackgroundHasher
 from sealbox.crypto.kdf import derive_message_keys
 from sealbox.crypto.signing import sign_digest
 from sealbox.errors import ErrorCode, LimitExceededError, UsageError
@@ -37,25 +36,12 @@ from sealbox.format.body import (
 from sealbox.format.context import serialize_encryption_context
 from sealbox.format.header import MessageHeader, serialize_header_auth, serialize_header_body
 from sealbox.format.suites import IV_LENGTH, Algorithm, CommitmentPolicy, ContentType
+from sealbox.frame_runs import PARALLEL_FROM, Worker, encrypt_run
 from sealbox.materials import EncryptionMaterials
 
 DEFAULT_FRAME_LENGTH = 4096
 
-
-def _cores() -> int:
-    """The CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-# Unsigned plaintext from this size is encrypted in two halves on two threads,
-# where there are two cores to run them (measured slower when there are not).
-PARALLEL_FROM = 16 << 20 if _cores() > 1 else 0
-
-_FRAME_PREFIX = struct.Struct(">IQI")  # sequence number, then the IV: 8 zero bytes ‖ sequence
 _FINAL_PREFIX = struct.Struct(">IIQII")  # marker, sequence, IV (8 zero bytes ‖ sequence), length
-_U32 = struct.Struct(">I")
 
 
 def check_frame_length(frame_length: int) -> None:
@@ -72,66 +58,6 @@ def check_frame_length(frame_length: int) -> None:
             f"frame_length must be from 1 to {MAX_ENCRYPT_FRAME_LENGTH}, got {frame_length}",
             code=ErrorCode.INVALID_FRAME_LENGTH,
         )
-
-
-def _encrypt_run(
-    gcm: GCM,
-    frame: int,
-    first: int,
-    plaintext: memoryview | bytes,
-    out: memoryview,
-    aad: bytearray,
-    at: int,
-    hasher: BackgroundHasher | None,
-) -> int:
-    """Encrypt whole frames numbered from ``first`` into ``out``, hashing them in batches
-    if ``hasher``; ``aad`` is this run's own (its sequence field is rewritten per frame)."""
-    frame_size = frame + REGULAR_FRAME_OVERHEAD
-    count = len(plaintext) // frame
-    encrypt_into = gcm.frame_encryptor(frame)
-    prefix = _FRAME_PREFIX.pack_into
-    set_sequence = _U32.pack_into
-    per_batch = max(1, HASH_BATCH // frame_size)
-    position = 0
-    source = 0
-    for batch_first in range(first, first + count, per_batch):
-        batch_start = position
-        for sequence in range(batch_first, min(batch_first + per_batch, first + count)):
-            prefix(out, position, sequence, 0, sequence)
-            set_sequence(aad, at, sequence)
-            encrypt_into(
-                out[position + 4 : position + 16],
-                plaintext[source : source + frame],
-                aad,
-                out[position + 16 : position + frame_size],
-            )
-            position += frame_size
-            source += frame
-        if hasher is not None:
-            hasher.update(out[batch_start:position])
-    return position
-
-
-class _Worker:
-    """``function(*args)`` on a thread of its own; :meth:`result` joins it."""
-
-    def __init__(self, function: Callable[..., int], *args: object) -> None:
-        self._outcome: list[int | BaseException] = []
-        self._thread = threading.Thread(target=self._run, args=(function, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, function: Callable[..., int], args: tuple[object, ...]) -> None:
-        try:
-            self._outcome.append(function(*args))
-        except BaseException as error:  # re-raised by result() on the caller's thread
-            self._outcome.append(error)
-
-    def result(self) -> int:
-        self._thread.join()
-        outcome = self._outcome[0]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
 
 
 def _max_signature_length(materials: EncryptionMaterials) -> int:
@@ -257,8 +183,8 @@ class MessageEncryptor:
         if split:
             # Unsigned and large: the second half on another core (pyca releases the GIL).
             size = self.frames_size(split * frame)
-            worker = _Worker(
-                _encrypt_run,
+            worker = Worker(
+                encrypt_run,
                 self._gcm.twin(),
                 frame,
                 first + split,
@@ -269,14 +195,12 @@ class MessageEncryptor:
                 None,
             )
             try:
-                _encrypt_run(
-                    self._gcm, frame, first, plaintext[: split * frame], out, aad, at, None
-                )
+                encrypt_run(self._gcm, frame, first, plaintext[: split * frame], out, aad, at, None)
             finally:
                 written = worker.result()
             position = size + written
         else:
-            position = _encrypt_run(self._gcm, frame, first, plaintext, out, aad, at, hasher)
+            position = encrypt_run(self._gcm, frame, first, plaintext, out, aad, at, hasher)
         self._sequence = first + count
         return position
 

@@ -27,11 +27,14 @@ from typing import Any
 import pytest
 
 import sealbox
+from sealbox import frame_runs
 from sealbox._buffers import HUGE_FROM, OutputBuffer
 from sealbox.cli.crypt_pump import pump
-from sealbox.encryptor import PARALLEL_FROM
+from sealbox.cmm import DefaultCryptoMaterialsManager
+from sealbox.decryptor import MessageDecryptor
 from sealbox.errors import ErrorCode, SealboxError
 from sealbox.format.body import FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD
+from sealbox.frame_runs import PARALLEL_FROM
 from tests.interop.reference import clients_for, ours, reference_algorithm, reference_provider
 
 MiB = 1 << 20
@@ -209,16 +212,21 @@ def released_until_error(stream: Any, size: int) -> tuple[bytes, SealboxError, b
     raise AssertionError("the tampered message decrypted")
 
 
+def with_a_tampered_frame(data: bytes, frame_index: int) -> bytes:
+    """``data`` encrypted unsigned in 1 MiB frames, one bit of frame ``frame_index`` flipped."""
+    message, _ = CLIENT.encrypt(source=data, keyring=KEYRING, algorithm=UNSIGNED, frame_length=MiB)
+    frames = len(data) // MiB * (MiB + REGULAR_FRAME_OVERHEAD)
+    header_length = len(message) - frames - (FINAL_FRAME_OVERHEAD + len(data) % MiB)
+    frame_start = header_length + frame_index * (MiB + REGULAR_FRAME_OVERHEAD)
+    return tampered(message, frame_start + 16 + 1000)  # inside the frame's ciphertext
+
+
 @pytest.mark.parametrize("frame_index", [2, 15], ids=["first half", "second half"])
 def test_a_tampered_frame_fails_and_only_verified_frames_are_released(
     frame_index: int, tmp_path: Path
 ) -> None:
     data = data_of(LARGE + MiB // 2)
-    message, _ = CLIENT.encrypt(source=data, keyring=KEYRING, algorithm=UNSIGNED, frame_length=MiB)
-    frames = len(data) // MiB * (MiB + REGULAR_FRAME_OVERHEAD)
-    header_length = len(message) - frames - (FINAL_FRAME_OVERHEAD + len(data) % MiB)
-    frame_start = header_length + frame_index * (MiB + REGULAR_FRAME_OVERHEAD)
-    bad = tampered(message, frame_start + 16 + 1000)  # inside the frame's ciphertext
+    bad = with_a_tampered_frame(data, frame_index)
     with pytest.raises(SealboxError) as caught:
         CLIENT.decrypt(source=bad, keyring=KEYRING)
     assert caught.value.code is ErrorCode.FRAME_AUTH_FAILED
@@ -232,6 +240,36 @@ def test_a_tampered_frame_fails_and_only_verified_frames_are_released(
         assert released == data[: frame_index * MiB]
         failed = data[frame_index * MiB : frame_index * MiB + 4096]
         assert failed not in buffer  # no plaintext of the failed frame was left behind
+
+
+@pytest.mark.parametrize("frame_index", [2, 15], ids=["first half", "second half"])
+def test_decrypting_on_two_threads_leaves_nothing_after_a_failed_frame(
+    frame_index: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large unsigned body is decrypted in two halves at once: a failed frame in either
+    leaves in the output only the frames before it (the other half's are wiped too)."""
+    data = data_of(LARGE + MiB // 2)
+    bad = with_a_tampered_frame(data, frame_index)
+    halves: list[int] = []
+
+    def counted(*args: Any) -> int:
+        halves.append(args[3])  # the frames it was given
+        return real(*args)
+
+    real = frame_runs.decrypt_in_two
+    monkeypatch.setattr("sealbox.decryptor.decrypt_in_two", counted)  # the real one, counted
+    decryptor = MessageDecryptor(
+        materials_manager=DefaultCryptoMaterialsManager(keyring=KEYRING),
+        commitment_policy=CLIENT.commitment_policy,
+    )
+    out = bytearray(decryptor.output_bound(len(bad)))
+    _, produced = decryptor.step(memoryview(bad), memoryview(out), eof=True)
+    with pytest.raises(SealboxError) as caught:
+        decryptor.finish()
+    assert caught.value.code is ErrorCode.FRAME_AUTH_FAILED
+    assert produced == frame_index * MiB and out[:produced] == data[:produced]
+    assert out.count(0, produced) == len(out) - produced  # nothing after it
+    assert halves == ([len(data) // MiB] if PARALLEL_FROM else [])
 
 
 def test_a_signed_message_holds_its_last_frame_until_the_signature_verifies(
