@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sealbox._source",),
     ("sealbox.format",),
     ("sealbox.crypto",),
+    ("sealbox.frame_runs",),
     ("sealbox.materials",),
     ("sealbox.keyrings",),
     ("sealbox.cmm",),
