@@ -119,6 +119,7 @@ class StoreProbe:
         found = dict.fromkeys(_STORE_METRICS, 0.0)
         for line in text.splitlines():
             name, _, value = line.partition(" ")
+            name = name.split("{", 1)[0]  # summed over the store label
             if name in found:
                 found[name] += float(value)
         return found

@@ -55,9 +55,10 @@ def _histogram(server: _serve.Server) -> tuple[float, float]:
         connection.close()
     found = {"count": 0.0, "sum": 0.0}
     for line in text.splitlines():
+        name, _, value = line.partition(" ")
         for part in found:
-            if line.startswith(f"sealbox_store_change_seconds_{part} "):
-                found[part] += float(line.split()[1])
+            if name.split("{", 1)[0] == f"sealbox_store_change_seconds_{part}":
+                found[part] += float(value)
     return found["count"], found["sum"]
 
 

@@ -1,6 +1,8 @@
 """Prometheus metrics (multi-process aware: workers share a directory when one is set).
 
-Labels never carry key ids (cardinality); only the operation and the outcome.
+Labels never carry key ids (cardinality): the operation, the outcome, the store's kind.
+Every metric has a label, so that importing this module creates no file in the
+multi-process directory (a process first makes its files private: see private_umask).
 """
 
 from __future__ import annotations
@@ -24,16 +26,19 @@ DURATION = Histogram(
 AUDIT_BATCH_SECONDS = Histogram(
     "sealbox_audit_batch_seconds",
     "Time to commit one group-committed batch of audit records (on SQLite, with the writer lock held)",
+    ["store"],
     buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0),
 )
 AUDIT_BATCH_RECORDS = Histogram(
     "sealbox_audit_batch_records",
     "Audit records committed together in one batch",
+    ["store"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 512),
 )
 CHANGE_SECONDS = Histogram(
     "sealbox_store_change_seconds",
     "Time a state change's transaction holds the store's writer lock",
+    ["store"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0),
 )
 
@@ -52,13 +57,14 @@ def observe(operation: str, outcome: str, seconds: float) -> None:
     children[1].observe(seconds)
 
 
-def observe_audit_batch(records: int, seconds: float) -> None:
-    AUDIT_BATCH_SECONDS.observe(seconds)
-    AUDIT_BATCH_RECORDS.observe(records)
+def observe_audit_batch(store: str, records: int, seconds: float) -> None:
+    """One audit batch of ``records`` committed in ``seconds`` (``store``: "sqlite", ...)."""
+    AUDIT_BATCH_SECONDS.labels(store).observe(seconds)
+    AUDIT_BATCH_RECORDS.labels(store).observe(records)
 
 
-def observe_change(seconds: float) -> None:
-    CHANGE_SECONDS.observe(seconds)
+def observe_change(store: str, seconds: float) -> None:
+    CHANGE_SECONDS.labels(store).observe(seconds)
 
 
 def exposition() -> bytes:

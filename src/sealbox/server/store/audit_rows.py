@@ -209,7 +209,9 @@ class AuditAppender:
             finally:
                 with contextlib.suppress(Exception):
                     cursor.close()
-                metrics.observe_audit_batch(len(values), time.perf_counter() - held_from)
+                metrics.observe_audit_batch(
+                    self._engine.dialect.name, len(values), time.perf_counter() - held_from
+                )
 
     def close(self) -> None:
         if self._raw is not None:

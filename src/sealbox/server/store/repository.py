@@ -177,7 +177,7 @@ class Store:
                         self._serialize_writers(connection)
                     yield connection
             finally:
-                metrics.observe_change(time.perf_counter() - held_from)
+                metrics.observe_change(self.engine.dialect.name, time.perf_counter() - held_from)
                 self.watch.wrote()  # seen by the next request here, even in this turn
 
     # -- meta -------------------------------------------------------------------
