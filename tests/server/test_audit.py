@@ -183,6 +183,23 @@ def test_a_randomized_run_is_recorded_one_to_one_without_secrets(server: InProce
     assert len(json.dumps(unsigned)) < 1024  # unauthenticated requests are recorded compactly
 
 
+def test_alias_changes_name_the_keys_they_touch(server: InProcessServer, kms: Any) -> None:
+    """As AWS's records do: DeleteAlias names the key the alias named, UpdateAlias both."""
+    first, second = (kms.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
+    kms.create_alias(AliasName="alias/audited-move", TargetKeyId=first)
+    moved = kms.update_alias(AliasName="alias/audited-move", TargetKeyId=second)
+    deleted = kms.delete_alias(AliasName="alias/audited-move")
+    logged = {r["requestID"]: r for r in records(server.service.store)}
+    named = {
+        name: sorted(
+            resource["ARN"]
+            for resource in logged[answer["ResponseMetadata"]["RequestId"]]["resources"]
+        )
+        for name, answer in (("update", moved), ("delete", deleted))
+    }
+    assert named == {"update": sorted([first, second]), "delete": [second]}
+
+
 def test_records_match_what_boto3_saw(server: InProcessServer, kms: Any) -> None:
     created = kms.create_key(Description="audited")
     key = created["KeyMetadata"]["Arn"]

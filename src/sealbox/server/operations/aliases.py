@@ -98,6 +98,7 @@ def update_alias(service: KmsService, caller: Caller, params: Params) -> Result:
             raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
         previous = service.reach(caller, current.target_key_id)
         if previous is not None:  # as in AWS: permission on the key it leaves too
+            caller.keys.append(previous.record.arn)  # the audit record names both keys
             service.authorize(caller, "UpdateAlias", previous)
         service.store.keys.retarget_alias(
             caller.account,
@@ -120,6 +121,7 @@ def delete_alias(service: KmsService, caller: Caller, params: Params) -> Result:
         raise NotFoundException(f"Alias {_alias_arn(caller, name)} is not found.")
     target = service.reach(caller, alias.target_key_id)
     if target is not None:
+        caller.keys.append(target.record.arn)  # the audit record names the key, as AWS's
         service.authorize(caller, "DeleteAlias", target)
     with service.store.write() as connection:
         if not service.store.keys.delete_alias(caller.account, caller.region, name, connection):
