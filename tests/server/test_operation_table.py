@@ -6,6 +6,8 @@
   that writes its audit record: when the record cannot be written, nothing is left.
 * Every operation it does not mark mutating changes nothing, so none can have been
   left off by mistake.
+* Sealbox's own operations (``Sealbox_20261128.*``) are a table apart, share no name with
+  the KMS API, and change nothing.
 
 Requests go through the real dispatcher (``Dispatcher.handle_as``: everything but the
 signature check) on a real SQLite store.
@@ -28,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 
 from sealbox.server.access.principals import Principal, create_access_key
-from sealbox.server.dispatch import Dispatcher
-from sealbox.server.operations import load_all
+from sealbox.server.dispatch import SEALBOX_TARGET_PREFIX, Dispatcher
+from sealbox.server.operations import load_all, load_sealbox
 from sealbox.server.operations.unsupported import NOT_IMPLEMENTED
 from sealbox.server.service import KmsService
 from sealbox.server.store import schema
@@ -311,6 +313,32 @@ def test_read_only_operations_change_nothing(session: Session) -> None:
     for name, params in cases.items():
         before = session.snapshot()
         session(name, params)
+        assert session.snapshot() == before, name
+
+
+# One valid request per operation of Sealbox's own namespace.
+SEALBOX_CASES: dict[str, dict[str, Any]] = {
+    "LookupEvents": {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "CreateKey"}],
+        "MaxResults": 5,
+    },
+}
+
+
+def test_sealbox_operations_are_apart_and_change_nothing(session: Session) -> None:
+    table = load_sealbox()
+    assert set(table) == set(SEALBOX_CASES)
+    assert not set(table) & _model_operations()
+    assert not any(op.mutating or not op.supported or op.validate is None for op in table.values())
+    session.key()
+    for name, params in SEALBOX_CASES.items():
+        before = session.snapshot()
+        response = asyncio.run(
+            session.dispatcher.handle_as(
+                session.principal, REGION, name, params, prefix=SEALBOX_TARGET_PREFIX
+            )
+        )
+        assert response.status == 200, response.body
         assert session.snapshot() == before, name
 
 

@@ -37,7 +37,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "sealbox"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("sealbox._version", "sealbox.errors", "sealbox._buffers"),
+    ("sealbox._version", "sealbox.errors", "sealbox._buffers", "sealbox.console"),
     ("sealbox._source",),
     ("sealbox.format",),
     ("sealbox.crypto",),
@@ -53,8 +53,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sealbox", "sealbox.testing"),
     ("sealbox.cli", "sealbox.__main__"),
 )
-IMPORT_NO_SEALBOX_MODULE = ("sealbox._version", "sealbox.errors", "sealbox._buffers")
-SERVER_MAY_IMPORT = ("sealbox._version", "sealbox.errors", "sealbox.format", "sealbox.crypto")
+IMPORT_NO_SEALBOX_MODULE = (
+    "sealbox._version",
+    "sealbox.errors",
+    "sealbox._buffers",
+    "sealbox.console",
+)
+SERVER_MAY_IMPORT = (
+    "sealbox._version",
+    "sealbox.errors",
+    "sealbox.format",
+    "sealbox.crypto",
+    "sealbox.console",
+)
 SERVER_FRONTS = ("sealbox.cli.serve", "sealbox.cli.admin", "sealbox.cli.audit")
 HEAVY = ("boto3", "botocore", "sqlalchemy", "psycopg", "uvicorn", "sealbox.server")
 

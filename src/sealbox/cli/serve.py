@@ -54,6 +54,7 @@ def config_flags(args: argparse.Namespace) -> dict[str, Any]:
         "log_level": getattr(args, "log_level", None),
         "log_format": getattr(args, "log_format", None),
         "account_quota": getattr(args, "account_quota", None),
+        "console": getattr(args, "console", None),  # --no-console: False; unset: None
         **{name: getattr(args, name, None) for name in LIMIT_FLAGS},
     }
 
@@ -392,6 +393,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 if not has_access_keys(config):
                     print(_first_key_hint(prefix), file=sys.stderr, flush=True)
                 print(serving, flush=True)
+            if config.console:
+                print(f"sealbox: the web console is at {url}/console/", file=sys.stderr, flush=True)
             os.environ[CONFIG_VARIABLE] = config.to_json()
             with contextlib.ExitStack() as stack:
                 if config.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

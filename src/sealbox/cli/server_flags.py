@@ -36,6 +36,14 @@ def add_server_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         help="requests per second each account may make before ThrottlingException "
         "(default 10000; 0: no quota)",
     )
+    serve.add_argument(
+        "--no-console",
+        dest="console",
+        action="store_false",
+        default=None,
+        help="do not serve the web console at /console (default: served; in the configuration "
+        "file: console = false)",
+    )
     _serve_limits(serve)
     serve.add_argument(
         "--dev",
@@ -63,7 +71,7 @@ def add_server_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     create.add_argument(
         "--admin",
         action="store_true",
-        help="attach the SealboxAdministrator policy (kms:* in the account)",
+        help="attach the SealboxAdministrator policy (kms:* and sealbox:* in the account)",
     )
     create.add_argument(
         "--access-key-id",

@@ -4,7 +4,8 @@ Loaded once into a frozen dataclass. The TOML file uses the same names as the
 flags (``data_dir``, ``root_key``, ``host``, ``port``, ``workers``, ``regions``,
 ``log_level``, ``log_format``, ``account_quota``, ``tls_cert``, ``tls_key``, and the HTTP and work
 limits ``max_header_bytes``, ``header_timeout``, ``body_timeout``, ``keepalive_timeout``,
-``max_connections``, ``work_threads``, ``work_per_account``).
+``max_connections``, ``work_threads``, ``work_per_account``), and ``console`` (true or
+false: serve the web console at /console; ``--no-console``, ``SEALBOX_CONSOLE=false``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class ServerConfig:
     # Blocking or CPU-heavy work (RSA key generation), per worker process
     work_threads: int = 2
     work_per_account: int = 1  # of work_threads one account may occupy at once
+    console: bool = True  # serve the web console's static files at /console
 
     def to_json(self) -> str:
         return json.dumps(
@@ -93,6 +95,18 @@ _INTEGERS = frozenset(
 _FLOATS = frozenset(
     {"sweep_seconds", "account_quota", "header_timeout", "body_timeout", "keepalive_timeout"}
 )
+_BOOLEANS = frozenset({"console"})
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or an environment variable's text (true/false, 1/0, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError(value)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -103,6 +117,8 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if name in _FLOATS:
             return float(value)
+        if name in _BOOLEANS:
+            return _boolean(value)
         if name == "regions":
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(sorted({str(r).strip() for r in items if str(r).strip()})) or None

@@ -1,6 +1,11 @@
 """One KMS request, from HTTP to an answer: authenticate, throttle, route, validate, run,
 audit, encode.
 
+The X-Amz-Target routes to one of two tables: ``TrentService.<Operation>`` is the KMS
+API, validated against botocore's model; ``Sealbox_20261128.<Operation>`` is Sealbox's
+own (LookupEvents), each operation with its own validator. Both take the same path
+otherwise: signature, principal, throttle, authorization, audit, log and metrics.
+
 Every request gets exactly one audit record, whatever its outcome. A request that
 changes state runs in one transaction with its record; any other request's record
 is group-committed before the answer leaves. If the record cannot be written, the
@@ -39,11 +44,12 @@ from sealbox.server.errors import (
     UnrecognizedClientException,
 )
 from sealbox.server.jsonbody import strict_loads
-from sealbox.server.operations import load_all
-from sealbox.server.operations.table import Handler, Operation
+from sealbox.server.operations import load_all, load_sealbox
+from sealbox.server.operations.table import KMS_EVENT_SOURCE, Handler, Operation
 from sealbox.server.service import Caller, KmsService
 
 TARGET_PREFIX = "TrentService."
+SEALBOX_TARGET_PREFIX = "Sealbox_20261128."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
 IN_PROCESS_AGENT = "sealbox (in-process)"
 # Client-chosen text in an audit record is clipped, so a record stays small whatever a
@@ -119,6 +125,7 @@ class _Exchange:
     result: dict[str, Any] | None = None
     error: KmsError | None = None
     read_only: bool = True  # the operation named does not change state (or none is named)
+    event_source: str = KMS_EVENT_SOURCE
 
 
 class Dispatcher:
@@ -131,6 +138,7 @@ class Dispatcher:
         self.service = service
         self.throttle = throttle
         self.operations: dict[str, Operation] = load_all()
+        self.sealbox_operations: dict[str, Operation] = load_sealbox()
         self.pool = pool or workpool.WorkPool()
 
     @property
@@ -143,12 +151,20 @@ class Dispatcher:
         return await self._complete(exchange, lambda: self._authenticate(exchange))
 
     async def handle_as(
-        self, principal: Principal, region: str, operation: str, params: dict[str, Any]
+        self,
+        principal: Principal,
+        region: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        prefix: str = TARGET_PREFIX,
     ) -> HttpResponse:
         """A request the process makes itself on behalf of ``principal`` (``serve --dev``
         seeds its key so): no signature to check, and otherwise the path every request
-        takes: throttling, validation, authorization, the audit record, the transaction."""
-        headers = [("x-amz-target", TARGET_PREFIX + operation), ("user-agent", IN_PROCESS_AGENT)]
+        takes: throttling, validation, authorization, the audit record, the transaction.
+        ``prefix``: the namespace of ``operation`` (:data:`SEALBOX_TARGET_PREFIX` for
+        Sealbox's own)."""
+        headers = [("x-amz-target", prefix + operation), ("user-agent", IN_PROCESS_AGENT)]
         http = HttpRequest("POST", "/", "", headers, json.dumps(params).encode(), "127.0.0.1")
         exchange = self._exchange(http)
 
@@ -159,14 +175,19 @@ class Dispatcher:
 
     def _exchange(self, http: HttpRequest) -> _Exchange:
         request = Request(http.method, http.raw_path, http.raw_query, http.headers, http.body)
-        operation = self.operations.get(self._name(request.header("x-amz-target")) or "")
+        operation = self.route(request.header("x-amz-target"))
+        if operation is None:
+            return _Exchange(
+                http, request, audit_records.uuid4_text(), time.perf_counter(), "unknown"
+            )
         return _Exchange(
             http,
             request,
             audit_records.uuid4_text(),
             time.perf_counter(),
-            operation.name if operation else "unknown",
-            read_only=operation is None or not operation.mutating,
+            operation.name,
+            read_only=not operation.mutating,
+            event_source=operation.event_source,
         )
 
     async def _complete(self, exchange: _Exchange, identify: Callable[[], None]) -> HttpResponse:
@@ -214,10 +235,10 @@ class Dispatcher:
         assert principal is not None
         if self.throttle is not None:
             self.throttle.take(principal.account)
-        exchange.operation = self._operation(exchange.request.header("x-amz-target"))
-        exchange.params = model.operation(exchange.operation).validate(
-            self._json(exchange.http.body)
-        )
+        operation = self._operation(exchange.request.header("x-amz-target"))
+        exchange.operation = operation.name
+        validate = operation.validate or model.operation(operation.name).validate
+        exchange.params = validate(self._json(exchange.http.body))
         exchange.caller = Caller(
             principal,
             exchange.region,
@@ -226,7 +247,7 @@ class Dispatcher:
             exchange.request.header("user-agent") or "",
             secure_transport=exchange.http.secure,
         )
-        return self.operations[exchange.operation]
+        return operation
 
     async def _offload(self, exchange: _Exchange, operation: Operation) -> Any:
         """Run the operation's blocking or CPU-heavy part (if it has one) in the work pool,
@@ -275,7 +296,7 @@ class Dispatcher:
                 access_key = parse_authorization(header).access_key_id if header else None
             except KmsError:
                 access_key = None
-        return audit_records.build(
+        record = audit_records.build(
             request_id=exchange.request_id,
             moment=time.time(),
             operation=exchange.operation,
@@ -290,6 +311,9 @@ class Dispatcher:
             key_arns=caller.keys if caller is not None else [],
             read_only=exchange.read_only,
         )
+        if exchange.event_source != KMS_EVENT_SOURCE:
+            record["eventSource"] = exchange.event_source
+        return record
 
     def _answer(self, exchange: _Exchange) -> HttpResponse:
         error = exchange.error
@@ -316,22 +340,33 @@ class Dispatcher:
         )
         return response
 
-    def _name(self, target: str | None) -> str | None:
-        if target is None or not target.startswith(TARGET_PREFIX):
+    def route(self, target: str | None) -> Operation | None:
+        """The operation an X-Amz-Target names, in either namespace; None if it names none."""
+        if target is None:
             return None
-        name = target[len(TARGET_PREFIX) :]
-        return name if name in self.operations else None
+        if target.startswith(TARGET_PREFIX):  # the KMS API first: nearly every request
+            return self.operations.get(target[len(TARGET_PREFIX) :])
+        if target.startswith(SEALBOX_TARGET_PREFIX):
+            return self.sealbox_operations.get(target[len(SEALBOX_TARGET_PREFIX) :])
+        return None
 
-    def _operation(self, target: str | None) -> str:
-        name = self._name(target)
-        if name is not None:
-            return name
-        if target is None or not target.startswith(TARGET_PREFIX):
+    def _operation(self, target: str | None) -> Operation:
+        operation = self.route(target)
+        if operation is not None:
+            return operation
+        if target is not None and target.startswith(TARGET_PREFIX):
             raise UnknownOperationException(
-                f"The X-Amz-Target header must be '{TARGET_PREFIX}<Operation>', got {target!r}."
+                f"Operation {target[len(TARGET_PREFIX) :]!r} is not part of the KMS API."
+            )
+        if target is not None and target.startswith(SEALBOX_TARGET_PREFIX):
+            known = ", ".join(sorted(self.sealbox_operations))
+            raise UnknownOperationException(
+                f"Operation {target[len(SEALBOX_TARGET_PREFIX) :]!r} is not part of the Sealbox "
+                f"API (its operations: {known})."
             )
         raise UnknownOperationException(
-            f"Operation {target[len(TARGET_PREFIX) :]!r} is not part of the KMS API."
+            f"The X-Amz-Target header must be '{TARGET_PREFIX}<Operation>' (the KMS API) or "
+            f"'{SEALBOX_TARGET_PREFIX}<Operation>' (Sealbox's own), got {target!r}."
         )
 
     @staticmethod

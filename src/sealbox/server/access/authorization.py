@@ -180,9 +180,39 @@ def create_key_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
 
 
 def _denied(principal_arn: str, action: str, resource: str, reason: str) -> AccessDeniedException:
+    """``action`` is the KMS operation's name; see :func:`_denied_action` for another namespace."""
+    return _denied_action(principal_arn, f"kms:{action}", resource, reason)
+
+
+def _denied_action(
+    principal_arn: str, action: str, resource: str, reason: str
+) -> AccessDeniedException:
     return AccessDeniedException(
-        f"User: {principal_arn} is not authorized to perform: kms:{action} on resource: {resource} {reason}"
+        f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
     )
+
+
+def decide_identity(
+    *,
+    principal: Principal,
+    action: str,
+    context: Mapping[str, ContextValue],
+    identity_policies: Sequence[Policy],
+) -> None:
+    """An action of Sealbox's own namespace (``sealbox:LookupEvents``) on resource ``*``:
+    only the caller's identity policies decide, as for an IAM action; no key policy or grant
+    names such an action, so none can allow it. Raise AccessDeniedException unless allowed."""
+    request = Request(principal.arn, principal.account, action, "*", context)
+    identity = identity_verdict(identity_policies, request)
+    if identity.deny:
+        raise _denied_action(principal.arn, action, "*", _deny_reason(identity, "identity"))
+    if not identity.allow_direct:
+        raise _denied_action(
+            principal.arn,
+            action,
+            "*",
+            f"because no identity-based policy allows the {action} action",
+        )
 
 
 def decide(

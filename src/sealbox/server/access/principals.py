@@ -23,10 +23,11 @@ from sealbox.server.store.repository import Store
 USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 ADMIN_POLICY_NAME = "SealboxAdministrator"
+# Everything in the account: the KMS API, and Sealbox's own actions (sealbox:LookupEvents).
 ADMIN_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": ["kms:*", "sealbox:*"], "Resource": "*"}],
     },
     indent=2,
 )

@@ -1,10 +1,13 @@
-"""The ASGI application: ``POST /`` is the KMS API; ``GET`` serves health and metrics.
+"""The ASGI application: ``POST /`` is the KMS API (and Sealbox's own operations); ``GET``
+serves health and metrics, and the web console's static files under ``/console``
+(:mod:`.console`; on unless ``--no-console``).
 
 No framework on the hot path: the body is read with a size cap and a deadline, handed
 to the dispatcher, and answered. ``/healthz`` (alias ``/livez``) checks nothing;
 ``/readyz`` answers 503 while the service is sealed or its store is unreachable.
 
-Every request other than those health and metrics probes leaves one audit record,
+Every request other than those health and metrics probes and the console's static files
+(public, and the same for everyone) leaves one audit record,
 also when it is refused before the dispatcher (body too large or too slow, unknown
 path) or by the HTTP layer (headers too large or too slow, malformed HTTP; see
 :mod:`sealbox.server.http.limits`). Such records hold only clipped request metadata.
@@ -35,6 +38,7 @@ from sealbox.server.dispatch import (
 )
 from sealbox.server.errors import KmsError, UnknownOperationException, ValidationException
 from sealbox.server.http import limits
+from sealbox.server.http.console import Console, is_console
 from sealbox.server.service import KmsService
 from sealbox.server.workpool import WorkPool
 
@@ -60,9 +64,12 @@ class KmsApp:
         account_quota: float = DEFAULT_ACCOUNT_QUOTA,
         body_timeout: float = BODY_TIMEOUT,
         pool: WorkPool | None = None,
+        console: bool = True,
     ) -> None:
-        """``account_quota`` is this worker's share of each account's requests per second."""
+        """``account_quota`` is this worker's share of each account's requests per second;
+        ``console``: serve the web console's files under ``/console``."""
         self.service = service
+        self.console = Console.from_package() if console else None
         self.dispatcher = Dispatcher(service, Throttle(account_quota, time.monotonic), pool)
         self.sweep_seconds = sweep_seconds
         self.body_timeout = body_timeout
@@ -116,6 +123,8 @@ class KmsApp:
             await _reply(
                 send, 200, b"text/plain; version=0.0.4; charset=utf-8", metrics.exposition()
             )
+        elif self.console is not None and is_console(path):
+            await self.console(scope, send)
         else:
             error = UnknownOperationException(
                 "Use POST / with X-Amz-Target, or GET /healthz, /readyz, /metrics."
@@ -232,11 +241,11 @@ class KmsApp:
         for name, value in raw_headers:
             if name.lower() in (b"x-amz-target", b"user-agent", b"authorization"):
                 values.setdefault(name.lower(), value)
-        target = values.get(b"x-amz-target", b"").decode("latin-1")
-        return audit_records.build(
+        operation = self.dispatcher.route(values.get(b"x-amz-target", b"").decode("latin-1"))
+        record = audit_records.build(
             request_id=request_id,
             moment=time.time(),
-            operation=self.dispatcher._name(target) or "unknown",
+            operation=operation.name if operation is not None else "unknown",
             region="",
             source_ip=client_ip[:MAX_AUDIT_FIELD],
             user_agent=values.get(b"user-agent", b"").decode("latin-1")[:256],
@@ -248,6 +257,9 @@ class KmsApp:
             key_arns=[],
             read_only=True,
         )
+        if operation is not None:
+            record["eventSource"] = operation.event_source
+        return record
 
 
 def _access_key_id(authorization: bytes | None) -> str | None:

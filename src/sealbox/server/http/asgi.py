@@ -31,4 +31,5 @@ def create_app() -> KmsApp:
         account_quota=config.account_quota / config.workers,
         body_timeout=config.body_timeout,
         pool=WorkPool(config.work_threads, config.work_per_account),
+        console=config.console,
     )

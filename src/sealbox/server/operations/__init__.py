@@ -1,8 +1,9 @@
-"""KMS operations, one module per family; the table they register in is table.py."""
+"""KMS operations, one module per family, and Sealbox's own (lookup_events); the tables
+they register in are in table.py."""
 
 from __future__ import annotations
 
-from sealbox.server.operations.table import OPERATIONS, Operation
+from sealbox.server.operations.table import OPERATIONS, SEALBOX_OPERATIONS, Operation
 
 
 def load_all() -> dict[str, Operation]:
@@ -27,3 +28,10 @@ def load_all() -> dict[str, Operation]:
 
     key_name_members()  # read the model now (~0.1 s), not during a worker's first request
     return OPERATIONS
+
+
+def load_sealbox() -> dict[str, Operation]:
+    """Import Sealbox's own operations (registering them) and return their table."""
+    from sealbox.server.operations import lookup_events  # noqa: F401
+
+    return SEALBOX_OPERATIONS

@@ -1,6 +1,7 @@
 """The audit log's rows: appended inside a state change's transaction, or in batches by
 an :class:`AuditAppender` (the group commit of every other request's records); read by
-``sealbox audit verify`` and ``sealbox audit query``.
+``sealbox audit verify`` and ``sealbox audit query``, and a bounded window at a time by
+LookupEvents (:meth:`AuditRows.window`).
 
 Readers take an optional connection, :meth:`AuditRows.append` the caller's (see
 :class:`~sealbox.server.store.repository.Store`); the appender alone commits on a
@@ -11,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, or_, select, tuple_
 
 from sealbox.server import metrics
 from sealbox.server.store import schema
@@ -128,6 +129,79 @@ class AuditRows:
                 if until is not None and fields["event_time"] > until:
                     continue
                 yield row
+
+    # -- LookupEvents: a bounded window at a time, newest first --------------------------
+
+    def window(
+        self,
+        *,
+        after: tuple[float, str, int] | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        connection: Connection | None = None,
+    ) -> list[Any]:
+        """At most ``limit`` rows' positions and indexed columns (not their records), newest
+        first: by event time, then chain and sequence number, descending; strictly after the
+        position ``after`` (event time, chain, seq) in that order, and within [since, until].
+
+        Walks the event-time index from one end: the work is bounded by ``limit`` (and the
+        records of one second, which the chain/seq order sorts), whatever the filters."""
+        table = schema.audit_log
+        query = select(
+            table.c.chain,
+            table.c.seq,
+            table.c.event_time,
+            table.c.event_name,
+            table.c.principal,
+            table.c.key_arn,
+            table.c.error_code,
+        )
+        if since is not None:
+            query = query.where(table.c.event_time >= since)
+        if until is not None:
+            query = query.where(table.c.event_time <= until)
+        if after is not None:
+            moment, chain, seq = after
+            query = query.where(
+                table.c.event_time <= moment,  # the index's range; the rest orders within it
+                or_(
+                    table.c.event_time < moment,
+                    tuple_(table.c.chain, table.c.seq) < tuple_(chain, seq),
+                ),
+            )
+        query = query.order_by(
+            table.c.event_time.desc(), table.c.chain.desc(), table.c.seq.desc()
+        ).limit(limit)
+        with self._store.reading(connection) as reader:
+            return list(reader.execute(query))
+
+    def at(
+        self, keys: Sequence[tuple[str, int]], *, connection: Connection | None = None
+    ) -> dict[tuple[str, int], tuple[str, bytes]]:
+        """The (record, MAC) of each row named by (chain, seq) that exists."""
+        if not keys:
+            return {}
+        table = schema.audit_log
+        wanted = or_(*(and_(table.c.chain == chain, table.c.seq == seq) for chain, seq in keys))
+        query = select(table.c.chain, table.c.seq, table.c.record, table.c.mac).where(wanted)
+        with self._store.reading(connection) as reader:
+            return {
+                (str(row.chain), int(row.seq)): (str(row.record), bytes(row.mac))
+                for row in reader.execute(query)
+            }
+
+    def macs_at(
+        self, keys: Sequence[tuple[str, int]], *, connection: Connection | None = None
+    ) -> dict[tuple[str, int], bytes]:
+        """The MAC of each row named by (chain, seq) that exists."""
+        if not keys:
+            return {}
+        table = schema.audit_log
+        wanted = or_(*(and_(table.c.chain == chain, table.c.seq == seq) for chain, seq in keys))
+        query = select(table.c.chain, table.c.seq, table.c.mac).where(wanted)
+        with self._store.reading(connection) as reader:
+            return {(str(row.chain), int(row.seq)): bytes(row.mac) for row in reader.execute(query)}
 
 
 # PostgreSQL takes at most 65,535 parameters in one statement
