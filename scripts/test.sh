@@ -22,6 +22,9 @@ install_system_packages() {
     if ! command -v wrk >/dev/null; then
         missing+=(wrk)
     fi
+    if ! command -v chromium >/dev/null; then
+        missing+=(chromium)
+    fi
     if ! ruby -e "require 'aws-sdk-s3'; require 'aws-sdk-kms'" >/dev/null 2>&1; then
         missing+=(ruby ruby-aws-sdk-s3 ruby-aws-sdk-kms)
     fi
@@ -50,6 +53,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # the console tests drive Debian's chromium
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check --quiet src tests bench
