@@ -4,7 +4,7 @@
 #
 # Some tests need system programs pip cannot install: PostgreSQL's initdb/postgres (the
 # PostgreSQL store tests), SoftHSM2 (the PKCS#11 root key tests), wrk (the service
-# benchmark's smoke test) and AWS's Ruby S3
+# benchmark's smoke test), Chromium (the web console's browser tests) and AWS's Ruby S3
 # encryption client (ruby-aws-sdk-s3, the S3 interoperability tests). They are installed
 # with apt-get when missing and this runs as root or with sudo; otherwise those tests
 # skip with a one-line reason. SEALBOX_SKIP_SYSTEM_PACKAGES=1 never installs them.
