@@ -432,7 +432,7 @@ def test_lifecycle_rotation_tags_and_aliases(
     expect(aliases.get_by_text("No aliases.")).to_be_visible()
     expect(console.get_by_role("heading", level=1)).to_have_text(key_id)
     assert kms.list_aliases(KeyId=key_id)["Aliases"] == []
-    # (no DeleteAlias event here: its audit record names no key among its resources)
+    expect_event(console, "DeleteAlias")  # its record names the key the alias named
 
     other = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=alias, TargetKeyId=other)
