@@ -286,10 +286,6 @@ def _serve_help() -> str:
     return ""
 
 
-@pytest.mark.skipif(
-    "--no-console" not in _serve_help(),
-    reason="--no-console is not yet defined in sealbox/cli/server_flags.py",
-)
 def test_serve_no_console(tmp_path: Path) -> None:
     assert "do not serve the web console" in " ".join(_serve_help().split())
     running = SubprocessServer(tmp_path / "data", tmp_path / "root.key", extra=("--no-console",))

@@ -101,17 +101,9 @@ class _PrefixedFile(_Prefixed):
         return count
 
 
-class _CountingFile:
-    """A file with every byte read reported to ``progress``, by read() and by readinto()."""
-
-    def __init__(self, source: BinaryIO, progress: Progress) -> None:
-        self._source = source
-        self._progress = progress
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._source.read(size)
-        self._progress.advance(len(data))
-        return data
+class _CountingFile(CountingReader):
+    """A :class:`CountingReader` of a file: also counts what readinto() reads (kept apart,
+    since the library takes the readinto() path only where the source has one)."""
 
     def readinto(self, buffer: memoryview, /) -> int | None:
         count: int | None = self._source.readinto(buffer)  # type: ignore[attr-defined]
